@@ -1,0 +1,922 @@
+/*
+ * Configuration: YAML (libyaml document API) into struct np_config.
+ *
+ * Every error is collected as "FILE:LINE:COL: message" from the node's
+ * start mark and loading goes on, so one run reports them all.  A config
+ * with any error is freed and never returned: nothing half-loaded runs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "netprobed.h"
+#include "probes/probe.h"
+
+/* Labels the daemon sets itself; a user label may not take these names. */
+static const char *const reserved_labels[] = {
+	"probe", "type", "target", "result", "le", "instance", "job",
+	"alertname", "alertstate",
+};
+
+struct cfg_ctx {
+	const char		*file;
+	yaml_document_t		*doc;
+	struct cfg_errors	*errs;
+	struct np_config	*conf;
+};
+
+static void
+cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+cfg_error_at(struct cfg_errors *errs, const char *file, size_t line,
+    size_t col, const char *fmt, va_list ap)
+{
+	char	*msg, *full;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatalx("out of memory");
+	xasprintf(&full, "%s:%zu:%zu: %s", file, line + 1, col + 1, msg);
+	free(msg);
+	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
+	errs->msg[errs->n++] = full;
+}
+
+static void
+cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	cfg_error_at(c->errs, c->file, n ? n->start_mark.line : 0,
+	    n ? n->start_mark.column : 0, fmt, ap);
+	va_end(ap);
+}
+
+static void
+cfg_error_raw(struct cfg_errors *errs, const char *file, size_t line,
+    size_t col, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	cfg_error_at(errs, file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void
+cfg_errors_free(struct cfg_errors *errs)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->n; i++)
+		free(errs->msg[i]);
+	free(errs->msg);
+	errs->msg = NULL;
+	errs->n = 0;
+}
+
+static const char *
+node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return ("a scalar");
+	case YAML_SEQUENCE_NODE:
+		return ("a sequence");
+	case YAML_MAPPING_NODE:
+		return ("a mapping");
+	default:
+		return ("nothing");
+	}
+}
+
+static yaml_node_t *
+node(struct cfg_ctx *c, int id)
+{
+	return (yaml_document_get_node(c->doc, id));
+}
+
+/* A scalar's text, or NULL after reporting what was expected. */
+static const char *
+scalar(struct cfg_ctx *c, yaml_node_t *n, const char *key, const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		cfg_error(c, n, "'%s' expects %s, got %s", key, what,
+		    node_kind(n));
+		return (NULL);
+	}
+	if (strlen((const char *)n->data.scalar.value) !=
+	    n->data.scalar.length) {
+		cfg_error(c, n, "'%s' contains a NUL byte", key);
+		return (NULL);
+	}
+	return ((const char *)n->data.scalar.value);
+}
+
+static int
+is_plain_null(const yaml_node_t *n)
+{
+	const char	*v = (const char *)n->data.scalar.value;
+
+	return (n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0));
+}
+
+static int
+mapping_expect(struct cfg_ctx *c, yaml_node_t *n, const char *what)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return (0);
+	cfg_error(c, n, "%s must be a mapping, got %s", what, node_kind(n));
+	return (-1);
+}
+
+/*
+ * Walk a mapping's keys: check they are scalars and not repeated, and
+ * report unknown ones against the list of known keys.  Calls fn for each
+ * known key.  Returns the number of errors found here.
+ */
+typedef void (*key_fn)(struct cfg_ctx *, const char *key, yaml_node_t *val,
+    yaml_node_t *keynode, void *arg);
+
+static void
+mapping_walk(struct cfg_ctx *c, yaml_node_t *map, const char *const *known,
+    size_t nknown, int (*extra)(const char *, void *), key_fn fn, void *arg,
+    const char *where)
+{
+	yaml_node_pair_t	*p, *q;
+	yaml_node_t		*k, *v, *k2;
+	const char		*key;
+	char			 list[256];
+	size_t			 i, off;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = node(c, p->key);
+		v = node(c, p->value);
+		if (k->type != YAML_SCALAR_NODE) {
+			cfg_error(c, k, "keys must be scalars, got %s",
+			    node_kind(k));
+			continue;
+		}
+		key = (const char *)k->data.scalar.value;
+		for (q = map->data.mapping.pairs.start; q < p; q++) {
+			k2 = node(c, q->key);
+			if (k2->type == YAML_SCALAR_NODE && strcmp(key,
+			    (const char *)k2->data.scalar.value) == 0)
+				break;
+		}
+		if (q < p) {
+			cfg_error(c, k, "duplicate key '%s' (first at line "
+			    "%zu)", key, node(c, q->key)->start_mark.line + 1);
+			continue;
+		}
+		for (i = 0; i < nknown; i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (i == nknown && (extra == NULL || !extra(key, arg))) {
+			list[0] = '\0';
+			for (i = 0, off = 0; i < nknown && off < sizeof(list);
+			    i++)
+				off += (size_t)snprintf(list + off,
+				    sizeof(list) - off, "%s%s", i ? ", " : "",
+				    known[i]);
+			cfg_error(c, k, "unknown key '%s' in %s (known: %s%s)",
+			    key, where, list, extra ? ", and the type's options"
+			    : "");
+			continue;
+		}
+		fn(c, key, v, k, arg);
+	}
+}
+
+static int
+parse_duration_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char	*s, *why;
+	char		 lo[32], hi[32];
+	uint64_t	 ms;
+
+	if ((s = scalar(c, n, key, "a duration like 10s or 500ms")) == NULL)
+		return (-1);
+	if (parse_duration_ms(s, &ms, &why) == -1) {
+		cfg_error(c, n, "'%s' expects a duration like 10s or 500ms, "
+		    "got \"%s\" (%s)", key, s, why);
+		return (-1);
+	}
+	if (ms < min || ms > max) {
+		format_duration_ms(min, lo, sizeof(lo));
+		format_duration_ms(max, hi, sizeof(hi));
+		cfg_error(c, n, "'%s' must be between %s and %s, got %s", key,
+		    lo, hi, s);
+		return (-1);
+	}
+	*out = ms;
+	return (0);
+}
+
+static int
+parse_uint_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char		*s;
+	char			*end;
+	unsigned long long	 v;
+
+	if ((s = scalar(c, n, key, "a whole number")) == NULL)
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0) {
+		cfg_error(c, n, "'%s' expects a whole number, got \"%s\"", key,
+		    s);
+		return (-1);
+	}
+	if (v < min || v > max) {
+		cfg_error(c, n, "'%s' must be between %llu and %llu, got %s",
+		    key, (unsigned long long)min, (unsigned long long)max, s);
+		return (-1);
+	}
+	*out = v;
+	return (0);
+}
+
+static int
+parse_bool_node(struct cfg_ctx *c, yaml_node_t *n, const char *key, int *out)
+{
+	const char	*s;
+
+	if ((s = scalar(c, n, key, "true or false")) == NULL)
+		return (-1);
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+		*out = 0;
+	else {
+		cfg_error(c, n, "'%s' expects true or false, got \"%s\"", key,
+		    s);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Names of sites and probes: they become label values and log words. */
+static int
+valid_name(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 64)
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		    *s == '.'))
+			return (0);
+	return (1);
+}
+
+static int
+label_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct np_label *)a)->name,
+	    ((const struct np_label *)b)->name));
+}
+
+static void
+labels_free(struct np_labels *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void
+parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*name, *val;
+	size_t			 i;
+
+	if (mapping_expect(c, map, "'labels'") == -1)
+		return;
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = node(c, p->key);
+		v = node(c, p->value);
+		if ((name = scalar(c, k, "labels", "label names")) == NULL)
+			continue;
+		if (!valid_label_name(name)) {
+			cfg_error(c, k, "invalid label name '%s' (letters, "
+			    "digits and '_', not starting with a digit or "
+			    "'__')", name);
+			continue;
+		}
+		for (i = 0; i < NP_NELEM(reserved_labels); i++)
+			if (strcmp(name, reserved_labels[i]) == 0)
+				break;
+		if (i < NP_NELEM(reserved_labels)) {
+			cfg_error(c, k, "label name '%s' is reserved by "
+			    "netprobed", name);
+			continue;
+		}
+		for (i = 0; i < out->n; i++)
+			if (strcmp(out->v[i].name, name) == 0)
+				break;
+		if (i < out->n) {
+			cfg_error(c, k, "duplicate label '%s'", name);
+			continue;
+		}
+		if ((val = scalar(c, v, name, "a label value")) == NULL)
+			continue;
+		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+		out->v[out->n].name = xstrdup(name);
+		out->v[out->n].value = xstrdup(val);
+		out->n++;
+	}
+	qsort(out->v, out->n, sizeof(*out->v), label_cmp);
+}
+
+/* ---- site ---------------------------------------------------------- */
+
+static void
+site_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+    void *arg)
+{
+	struct np_config	*conf = c->conf;
+	const char		*s;
+
+	if (strcmp(key, "labels") == 0) {
+		parse_labels(c, v, &conf->site_labels);
+		return;
+	}
+	if ((s = scalar(c, v, key, "a string")) == NULL)
+		return;
+	if (strcmp(key, "name") == 0) {
+		if (!valid_name(s)) {
+			cfg_error(c, v, "site name \"%s\" must be 1 to 64 "
+			    "letters, digits, '-', '_' or '.'", s);
+			return;
+		}
+		free(conf->site_name);
+		conf->site_name = xstrdup(s);
+	} else {
+		free(conf->site_display_name);
+		conf->site_display_name = xstrdup(s);
+	}
+}
+
+static void
+parse_site(struct cfg_ctx *c, yaml_node_t *n)
+{
+	static const char *const known[] = { "name", "display_name",
+	    "labels" };
+
+	if (mapping_expect(c, n, "'site'") == -1)
+		return;
+	mapping_walk(c, n, known, NP_NELEM(known), NULL, site_key, NULL,
+	    "site");
+}
+
+/* ---- defaults ------------------------------------------------------ */
+
+/* Probe intervals and timeouts: bounds shared by defaults and probes. */
+#define INTERVAL_MIN_MS	100
+#define INTERVAL_MAX_MS	(24ULL * 3600 * 1000)
+#define TIMEOUT_MIN_MS	10
+#define TIMEOUT_MAX_MS	(10ULL * 60 * 1000)
+
+struct defaults_seen {
+	yaml_node_t	*interval, *timeout;
+};
+
+static void
+defaults_key(struct cfg_ctx *c, const char *key, yaml_node_t *v,
+    yaml_node_t *k, void *arg)
+{
+	struct defaults_seen	*seen = arg;
+
+	if (strcmp(key, "interval") == 0) {
+		if (parse_duration_node(c, v, key, INTERVAL_MIN_MS,
+		    INTERVAL_MAX_MS, &c->conf->default_interval_ms) == 0)
+			seen->interval = v;
+	} else if (parse_duration_node(c, v, key, TIMEOUT_MIN_MS,
+	    TIMEOUT_MAX_MS, &c->conf->default_timeout_ms) == 0)
+		seen->timeout = v;
+}
+
+static void
+parse_defaults(struct cfg_ctx *c, yaml_node_t *n)
+{
+	static const char *const known[] = { "interval", "timeout" };
+	struct defaults_seen	 seen = { NULL, NULL };
+
+	if (mapping_expect(c, n, "'defaults'") == -1)
+		return;
+	mapping_walk(c, n, known, NP_NELEM(known), NULL, defaults_key, &seen,
+	    "defaults");
+	if ((seen.interval || seen.timeout) &&
+	    c->conf->default_timeout_ms >= c->conf->default_interval_ms)
+		cfg_error(c, seen.timeout ? seen.timeout : seen.interval,
+		    "default timeout must be shorter than the default "
+		    "interval");
+}
+
+/* ---- probes -------------------------------------------------------- */
+
+struct probe_parse {
+	struct probe_cfg	*p;
+	yaml_node_t		*entry;
+	yaml_node_t		*targets;
+	yaml_node_t		*interval, *timeout;
+	int			 errors;
+};
+
+static const struct opt_def *
+type_opt(const struct probe_type *t, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; t != NULL && i < t->nopts; i++)
+		if (strcmp(t->opts[i].name, key) == 0)
+			return (&t->opts[i]);
+	return (NULL);
+}
+
+static int
+is_type_opt(const char *key, void *arg)
+{
+	struct probe_parse	*pp = arg;
+
+	/* With an unknown type, don't pile "unknown key" on top. */
+	return (pp->p->type == NULL || type_opt(pp->p->type, key) != NULL);
+}
+
+static int
+parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
+    void *opts)
+{
+	char		*base = opts;
+	uint64_t	 u;
+	int		 b;
+	const char	*s, *why;
+
+	switch (o->kind) {
+	case OPT_UINT:
+		if (parse_uint_node(c, v, o->name, o->min, o->max, &u) == -1)
+			return (-1);
+		*(uint64_t *)(base + o->off) = u;
+		return (0);
+	case OPT_DURATION:
+		if (parse_duration_node(c, v, o->name, o->min, o->max, &u) == -1)
+			return (-1);
+		*(uint64_t *)(base + o->off) = u;
+		return (0);
+	case OPT_BOOL:
+		if (parse_bool_node(c, v, o->name, &b) == -1)
+			return (-1);
+		*(int *)(base + o->off) = b;
+		return (0);
+	case OPT_ADDR:
+		if ((s = scalar(c, v, o->name, "an IP address")) == NULL)
+			return (-1);
+		if (parse_addr(s, NP_PORT_NONE, (struct np_addr *)(base +
+		    o->off), &why) == -1) {
+			cfg_error(c, v, "'%s': invalid address \"%s\": %s",
+			    o->name, s, why);
+			return (-1);
+		}
+		return (0);
+	}
+	return (-1);
+}
+
+static void
+probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+    void *arg)
+{
+	struct probe_parse	*pp = arg;
+	struct probe_cfg	*p = pp->p;
+	const struct opt_def	*o;
+	size_t			 before = c->errs->n;
+
+	if (strcmp(key, "name") == 0 || strcmp(key, "type") == 0)
+		return;		/* done first, in parse_probe() */
+	if (strcmp(key, "targets") == 0 || strcmp(key, "target") == 0) {
+		if (pp->targets != NULL)
+			cfg_error(c, k, "give either 'target' or 'targets', "
+			    "not both");
+		else
+			pp->targets = v;
+	} else if (strcmp(key, "interval") == 0) {
+		if (parse_duration_node(c, v, key, INTERVAL_MIN_MS,
+		    INTERVAL_MAX_MS, &p->interval_ms) == 0)
+			pp->interval = v;
+	} else if (strcmp(key, "timeout") == 0) {
+		if (parse_duration_node(c, v, key, TIMEOUT_MIN_MS,
+		    TIMEOUT_MAX_MS, &p->timeout_ms) == 0)
+			pp->timeout = v;
+	} else if (strcmp(key, "labels") == 0) {
+		parse_labels(c, v, &p->labels);
+	} else if ((o = type_opt(p->type, key)) != NULL) {
+		parse_opt(c, o, v, p->opts);
+	}
+	pp->errors += (int)(c->errs->n - before);
+}
+
+static void
+parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
+{
+	struct probe_cfg	*p = pp->p;
+	yaml_node_t		*seq = pp->targets, *t;
+	yaml_node_item_t	*it, *first, *top;
+	const char		*s, *why;
+	char			 buf[NP_ADDRSTRLEN];
+	int			 want, single = 0;
+	size_t			 i;
+
+	if (seq->type == YAML_SCALAR_NODE) {
+		single = 1;
+		first = top = NULL;
+	} else if (seq->type == YAML_SEQUENCE_NODE) {
+		first = seq->data.sequence.items.start;
+		top = seq->data.sequence.items.top;
+		if (first == top) {
+			cfg_error(c, seq, "probe '%s' has an empty target "
+			    "list", p->name);
+			pp->errors++;
+			return;
+		}
+	} else {
+		cfg_error(c, seq, "'targets' expects an address or a list of "
+		    "addresses, got %s", node_kind(seq));
+		pp->errors++;
+		return;
+	}
+	want = p->type->target_port;
+	if (want == NP_PORT_REQUIRED && p->type->default_port != NULL &&
+	    p->type->default_port(p->opts) > 0)
+		want = p->type->default_port(p->opts);
+	for (it = first; single || it < top; it++) {
+		t = single ? seq : node(c, *it);
+		if ((s = scalar(c, t, "targets", "an address")) == NULL) {
+			pp->errors++;
+			goto next;
+		}
+		p->addrs = xreallocarray(p->addrs, p->ntargets + 1,
+		    sizeof(*p->addrs));
+		if (parse_addr(s, want, &p->addrs[p->ntargets], &why) == -1) {
+			cfg_error(c, t, "invalid %s target \"%s\": %s",
+			    p->type->name, s, why);
+			pp->errors++;
+			goto next;
+		}
+		format_addr(&p->addrs[p->ntargets],
+		    p->type->target_port != NP_PORT_NONE, buf, sizeof(buf));
+		for (i = 0; i < p->ntargets; i++)
+			if (strcmp(p->targets[i], buf) == 0)
+				break;
+		if (i < p->ntargets) {
+			cfg_error(c, t, "duplicate target \"%s\" in probe "
+			    "'%s'", s, p->name);
+			pp->errors++;
+			goto next;
+		}
+		p->targets = xreallocarray(p->targets, p->ntargets + 1,
+		    sizeof(char *));
+		p->targets[p->ntargets++] = xstrdup(buf);
+next:
+		if (single)
+			break;
+	}
+}
+
+static void
+parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
+{
+	static const char *const known[] = { "name", "type", "targets",
+	    "target", "interval", "timeout", "labels" };
+	struct probe_parse	 pp;
+	yaml_node_pair_t	*kv;
+	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
+	const char		*s, *msg;
+	char			 types[128], buf[256];
+	size_t			 before = c->errs->n;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.p = p;
+	pp.entry = n;
+	p->line = (int)n->start_mark.line + 1;
+	p->interval_ms = c->conf->default_interval_ms;
+	p->timeout_ms = c->conf->default_timeout_ms;
+	if (mapping_expect(c, n, "a probe entry") == -1)
+		return;
+
+	/* name and type first: the type decides which keys are valid */
+	for (kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top;
+	    kv++) {
+		k = node(c, kv->key);
+		v = node(c, kv->value);
+		if (k->type != YAML_SCALAR_NODE)
+			continue;
+		s = (const char *)k->data.scalar.value;
+		if (strcmp(s, "name") == 0 && namenode == NULL)
+			namenode = v;
+		else if (strcmp(s, "type") == 0 && typenode == NULL)
+			typenode = v;
+	}
+	if (namenode == NULL)
+		cfg_error(c, n, "probe entry has no 'name'");
+	else if ((s = scalar(c, namenode, "name", "a string")) != NULL) {
+		if (!valid_name(s))
+			cfg_error(c, namenode, "probe name \"%s\" must be 1 to "
+			    "64 letters, digits, '-', '_' or '.'", s);
+		else
+			p->name = xstrdup(s);
+	}
+	if (typenode == NULL)
+		cfg_error(c, n, "probe entry has no 'type'");
+	else if ((s = scalar(c, typenode, "type", "a probe type")) != NULL) {
+		if ((p->type = probe_type_find(s)) == NULL) {
+			probe_type_list(types, sizeof(types));
+			cfg_error(c, typenode, "unknown probe type \"%s\" "
+			    "(known types: %s)", s, types);
+		} else {
+			p->opts = xcalloc(1, p->type->opts_size);
+			if (p->type->opts_default != NULL)
+				p->type->opts_default(p->opts);
+		}
+	}
+	if (p->name == NULL)
+		p->name = xstrdup("?");
+
+	mapping_walk(c, n, known, NP_NELEM(known), is_type_opt, probe_key, &pp,
+	    "a probe entry");
+	if (p->type == NULL)
+		return;
+	if (pp.targets == NULL)
+		cfg_error(c, n, "probe '%s' has no 'targets'", p->name);
+	else
+		parse_targets(c, &pp);
+	if (p->timeout_ms >= p->interval_ms)
+		cfg_error(c, pp.timeout ? pp.timeout : pp.interval ?
+		    pp.interval : n, "probe '%s': timeout (%llums) must be "
+		    "shorter than interval (%llums)", p->name,
+		    (unsigned long long)p->timeout_ms,
+		    (unsigned long long)p->interval_ms);
+	if (c->errs->n == before && p->type->check != NULL &&
+	    (msg = p->type->check(p, buf, sizeof(buf))) != NULL)
+		cfg_error(c, n, "probe '%s': %s", p->name, msg);
+}
+
+static void
+probe_cfg_free(struct probe_cfg *p)
+{
+	size_t	i;
+
+	free(p->name);
+	for (i = 0; i < p->ntargets; i++)
+		free(p->targets[i]);
+	free(p->targets);
+	free(p->addrs);
+	labels_free(&p->labels);
+	free(p->opts);
+}
+
+static void
+parse_probes(struct cfg_ctx *c, yaml_node_t *n)
+{
+	struct np_config	*conf = c->conf;
+	yaml_node_item_t	*it;
+	size_t			 i, count;
+
+	if (n->type == YAML_SCALAR_NODE && is_plain_null(n))
+		return;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		cfg_error(c, n, "'probes' must be a sequence of probe entries, "
+		    "got %s", node_kind(n));
+		return;
+	}
+	count = (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+	conf->probes = xcalloc(count, sizeof(*conf->probes));
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++) {
+		struct probe_cfg	*p = &conf->probes[conf->nprobes++];
+
+		parse_probe(c, node(c, *it), p);
+		for (i = 0; i + 1 < conf->nprobes; i++)
+			if (strcmp(conf->probes[i].name, p->name) == 0 &&
+			    strcmp(p->name, "?") != 0) {
+				cfg_error(c, node(c, *it), "duplicate probe "
+				    "name '%s' (first defined at line %d)",
+				    p->name, conf->probes[i].line);
+				break;
+			}
+	}
+}
+
+/* ---- top level ----------------------------------------------------- */
+
+static void
+top_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+    void *arg)
+{
+	const char	*s, *why;
+
+	if (strcmp(key, "site") == 0)
+		parse_site(c, v);
+	else if (strcmp(key, "defaults") == 0)
+		parse_defaults(c, v);
+	else if (strcmp(key, "listen") == 0) {
+		if ((s = scalar(c, v, key, "ADDRESS:PORT")) == NULL)
+			return;
+		if (parse_addr(s, NP_PORT_REQUIRED, &c->conf->listen, &why) ==
+		    -1)
+			cfg_error(c, v, "'listen': invalid address \"%s\": %s",
+			    s, why);
+	}
+	/* probes come last, once defaults are known (see config_parse) */
+}
+
+static void
+config_parse(struct cfg_ctx *c, yaml_node_t *root)
+{
+	static const char *const known[] = { "site", "listen", "defaults",
+	    "probes" };
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+	const char		*why;
+
+	if (parse_addr(NP_DEFAULT_LISTEN, NP_PORT_REQUIRED, &c->conf->listen,
+	    &why) == -1)
+		fatalx("bad built-in listen address");
+	c->conf->default_interval_ms = NP_DEFAULT_INTERVAL_MS;
+	c->conf->default_timeout_ms = NP_DEFAULT_TIMEOUT_MS;
+
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg_error(c, root, "the configuration must be a mapping of "
+		    "keys (site, listen, defaults, probes), got %s",
+		    node_kind(root));
+		return;
+	}
+	mapping_walk(c, root, known, NP_NELEM(known), NULL, top_key, NULL,
+	    "the configuration");
+	for (p = root->data.mapping.pairs.start;
+	    p < root->data.mapping.pairs.top; p++) {
+		k = node(c, p->key);
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, "probes") == 0) {
+			parse_probes(c, node(c, p->value));
+			break;
+		}
+	}
+	if (c->conf->site_name == NULL)
+		c->conf->site_name = xstrdup("default");
+}
+
+struct np_config *
+config_load_string(const char *name, const char *text, size_t len,
+    struct cfg_errors *errs)
+{
+	yaml_parser_t		 parser;
+	yaml_document_t		 doc, extra;
+	yaml_node_t		*root;
+	struct cfg_ctx		 c;
+	struct np_config	*conf;
+	int			 loaded = 0;
+
+	memset(errs, 0, sizeof(*errs));
+	conf = xcalloc(1, sizeof(*conf));
+	conf->path = xstrdup(name);
+	memset(&c, 0, sizeof(c));
+	c.file = name;
+	c.doc = &doc;
+	c.errs = errs;
+	c.conf = conf;
+
+	if (!yaml_parser_initialize(&parser))
+		fatalx("yaml_parser_initialize failed");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		cfg_error_raw(errs, name, parser.problem_mark.line,
+		    parser.problem_mark.column, "YAML syntax error: %s%s%s",
+		    parser.problem ? parser.problem : "unknown",
+		    parser.context ? " " : "",
+		    parser.context ? parser.context : "");
+		goto done;
+	}
+	loaded = 1;
+	if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+		cfg_error_raw(errs, name, 0, 0, "the configuration is empty");
+		goto done;
+	}
+	config_parse(&c, root);
+
+	/* a second document is almost always a pasting mistake */
+	if (yaml_parser_load(&parser, &extra)) {
+		if (yaml_document_get_root_node(&extra) != NULL)
+			cfg_error_raw(errs, name,
+			    extra.start_mark.line, extra.start_mark.column,
+			    "only one YAML document is allowed");
+		yaml_document_delete(&extra);
+	} else
+		cfg_error_raw(errs, name, parser.problem_mark.line,
+		    parser.problem_mark.column, "YAML syntax error: %s",
+		    parser.problem ? parser.problem : "unknown");
+done:
+	if (loaded)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (errs->n > 0) {
+		config_free(conf);
+		return (NULL);
+	}
+	return (conf);
+}
+
+/* Config files are small; refuse anything absurd before reading it. */
+#define CONFIG_MAX_BYTES	(8 * 1024 * 1024)
+
+struct np_config *
+config_load_file(const char *path, struct cfg_errors *errs)
+{
+	FILE			*f;
+	char			*buf;
+	size_t			 len = 0, cap = 65536, n;
+	struct np_config	*conf;
+
+	memset(errs, 0, sizeof(*errs));
+	if ((f = fopen(path, "r")) == NULL) {
+		cfg_error_raw(errs, path, 0, 0, "cannot open: %s",
+		    strerror(errno));
+		return (NULL);
+	}
+	buf = xmalloc(cap);
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			if (cap >= CONFIG_MAX_BYTES) {
+				cfg_error_raw(errs, path, 0, 0, "file larger "
+				    "than %d bytes", CONFIG_MAX_BYTES);
+				fclose(f);
+				free(buf);
+				return (NULL);
+			}
+			cap *= 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+	}
+	if (ferror(f)) {
+		cfg_error_raw(errs, path, 0, 0, "read error: %s",
+		    strerror(errno));
+		fclose(f);
+		free(buf);
+		return (NULL);
+	}
+	fclose(f);
+	conf = config_load_string(path, buf, len, errs);
+	free(buf);
+	return (conf);
+}
+
+void
+config_free(struct np_config *conf)
+{
+	size_t	i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->nprobes; i++)
+		probe_cfg_free(&conf->probes[i]);
+	free(conf->probes);
+	labels_free(&conf->site_labels);
+	free(conf->site_name);
+	free(conf->site_display_name);
+	free(conf->path);
+	free(conf);
+}
+
+const struct probe_cfg *
+config_find_probe(const struct np_config *conf, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nprobes; i++)
+		if (strcmp(conf->probes[i].name, name) == 0)
+			return (&conf->probes[i]);
+	return (NULL);
+}

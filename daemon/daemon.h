@@ -1,0 +1,59 @@
+/*
+ * The running daemon: one config, its target states on timers, the
+ * store, the HTTP endpoint.  Shared by main.c, sched.c and http.c.
+ */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include "daemon/netprobed.h"
+#include "probes/probe.h"
+
+struct evhttp;
+struct evhttp_bound_socket;
+
+struct np_daemon {
+	struct event_base		*base;
+	struct store			*store;
+	struct np_config		*conf;
+	struct target_state		**ts;
+	size_t				 nts;
+	struct evhttp			*http;
+	struct evhttp_bound_socket	*bound;
+	double				 start_time;	/* unix seconds */
+	/* the daemon's own series */
+	struct series			*reload_ok;
+	struct series			*reload_time;
+	struct series			*reloads[2];	/* failure, success */
+	struct series			*targets;
+	struct series			*site_info;
+};
+
+/* sched.c */
+/*
+ * Phase of the i-th of n targets sharing one interval: spread evenly, so
+ * 10,000 targets on a 10s interval start 1ms apart.
+ */
+uint64_t	 sched_phase(size_t i, size_t n, uint64_t interval_ms);
+/*
+ * Next start time (ms, monotonic) for a phase: the nominal slot after
+ * `last` (0: none yet), or if that is not after `now` (the loop stalled),
+ * the first slot after now.  Pure.
+ */
+uint64_t	 sched_next(uint64_t now_ms, uint64_t last_ms, uint64_t phase_ms,
+		    uint64_t interval_ms);
+/*
+ * Make `conf` the running config: target states whose identity is
+ * unchanged keep their series (counters continue); the others are made
+ * or released.  Runs in flight are aborted.  Never fails.
+ */
+void		 sched_apply(struct np_daemon *, struct np_config *);
+void		 sched_stop(struct np_daemon *);
+
+/* http.c */
+/* Bind the listener for conf->listen; 0, or -1 with a logged error. */
+int		 http_start(struct np_daemon *, const struct np_addr *);
+void		 http_stop(struct np_daemon *);
+/* The /metrics body (store + process metrics). */
+void		 http_render_metrics(struct np_daemon *, struct evbuffer *);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * netprobed: command line, the main loop, signals and reload.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <yaml.h>
+
+#include "daemon/daemon.h"
+#include "probes/icmp_pkt.h"
+
+const char	*np_version = PACKAGE_VERSION;
+
+#define DEFAULT_CONFIG	NP_SYSCONFDIR "/netprobed/netprobed.yaml"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: netprobed [-c FILE] [--check-config | --once] [-v | -q]\n"
+	    "\n"
+	    "  -c, --config FILE   configuration (default %s)\n"
+	    "  -n, --check-config  validate the configuration and exit\n"
+	    "                      (0: valid, 2: errors as FILE:LINE:COL)\n"
+	    "  -1, --once          run every probe once, print a table and\n"
+	    "                      exit (0: all succeeded, 1: some failed)\n"
+	    "  -v, --verbose       more logging (repeat for debug)\n"
+	    "  -q, --quiet         only warnings and errors\n"
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          this help\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the configuration (a bad one is\n"
+	    "rejected and the running one kept); SIGTERM and SIGINT stop.\n",
+	    DEFAULT_CONFIG);
+}
+
+/* ---- systemd readiness (sd_notify without libsystemd) -------------- */
+
+static void
+sd_notify_msg(const char *msg)
+{
+	const char		*path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("sd_notify");
+	close(fd);
+}
+
+/* ---- config loading ------------------------------------------------ */
+
+static struct np_config *
+load(const char *path)
+{
+	struct cfg_errors	 errs;
+	struct np_config	*conf;
+	size_t			 i;
+
+	if ((conf = config_load_file(path, &errs)) == NULL) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		fprintf(stderr, "%s: %zu error%s\n", path, errs.n,
+		    errs.n == 1 ? "" : "s");
+		cfg_errors_free(&errs);
+	}
+	return (conf);
+}
+
+static size_t
+count_targets(const struct np_config *conf)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < conf->nprobes; i++)
+		n += conf->probes[i].ntargets;
+	return (n);
+}
+
+/* ---- the daemon's own series --------------------------------------- */
+
+static void
+self_metrics_init(struct np_daemon *d)
+{
+	struct store	*st = d->store;
+	struct family	*f;
+	char		 lev[32];
+
+	snprintf(lev, sizeof(lev), "%s", event_get_version());
+	f = store_family(st, "netprobe_build_info", "Version of netprobed "
+	    "and of the libraries it runs on.", METRIC_GAUGE, NULL, 0);
+	series_set(store_series(st, f, NULL, "version", np_version,
+	    "libevent", lev, "libyaml", yaml_get_version_string(), NULL), 1);
+	f = store_family(st, "netprobe_config_last_reload_successful",
+	    "Whether the last configuration (re)load succeeded.",
+	    METRIC_GAUGE, NULL, 0);
+	d->reload_ok = store_series(st, f, NULL, NULL);
+	f = store_family(st,
+	    "netprobe_config_last_reload_success_timestamp_seconds",
+	    "Time of the last successful configuration (re)load.",
+	    METRIC_GAUGE, NULL, 0);
+	d->reload_time = store_series(st, f, NULL, NULL);
+	f = store_family(st, "netprobe_config_reloads_total",
+	    "Configuration reloads attempted, by result.", METRIC_COUNTER,
+	    NULL, 0);
+	d->reloads[0] = store_series(st, f, NULL, "result", "failure", NULL);
+	d->reloads[1] = store_series(st, f, NULL, "result", "success", NULL);
+	f = store_family(st, "netprobe_probe_targets",
+	    "Probe x target pairs configured.", METRIC_GAUGE, NULL, 0);
+	d->targets = store_series(st, f, NULL, NULL);
+	store_family(st, "netprobe_site_info", "The site this gateway "
+	    "probes from, with its configured labels.", METRIC_GAUGE, NULL, 0);
+	probe_families_register(st);
+}
+
+static void
+site_info_update(struct np_daemon *d)
+{
+	const struct np_config	*c = d->conf;
+	const char		*extra[5] = { "site", c->site_name, NULL, NULL,
+				    NULL };
+	struct family		*f;
+
+	if (c->site_display_name != NULL) {
+		extra[2] = "display_name";
+		extra[3] = c->site_display_name;
+	}
+	store_release(d->store, d->site_info);
+	f = store_family(d->store, "netprobe_site_info", "", METRIC_GAUGE,
+	    NULL, 0);
+	d->site_info = store_series_v(d->store, f, &c->site_labels, extra);
+	series_set(d->site_info, 1);
+}
+
+static void
+config_applied(struct np_daemon *d, int ok)
+{
+	series_set(d->reload_ok, ok);
+	series_add(d->reloads[ok], 1);
+	if (ok) {
+		series_set(d->reload_time, (double)now_wall_ns() / 1e9);
+		series_set(d->targets, (double)d->nts);
+		site_info_update(d);
+	}
+}
+
+static int
+same_addr(const struct np_addr *a, const struct np_addr *b)
+{
+	return (a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0);
+}
+
+/* SIGHUP: validate the new file completely, then swap. */
+static void
+reload(struct np_daemon *d)
+{
+	struct np_config	*conf;
+
+	sd_notify_msg("RELOADING=1");
+	log_info("reloading %s", d->conf->path);
+	if ((conf = load(d->conf->path)) == NULL) {
+		log_err("reload of %s failed; keeping the running "
+		    "configuration", d->conf->path);
+		config_applied(d, 0);
+		sd_notify_msg("READY=1");
+		return;
+	}
+	if (!same_addr(&conf->listen, &d->conf->listen) &&
+	    http_start(d, &conf->listen) == -1) {
+		log_err("reload of %s failed: cannot listen on the new "
+		    "address; keeping the running configuration", conf->path);
+		config_free(conf);
+		config_applied(d, 0);
+		sd_notify_msg("READY=1");
+		return;
+	}
+	sched_apply(d, conf);
+	config_free(d->conf);
+	d->conf = conf;
+	config_applied(d, 1);
+	log_info("configuration reloaded: %zu probes, %zu targets",
+	    conf->nprobes, d->nts);
+	sd_notify_msg("READY=1");
+}
+
+static void
+on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	struct np_daemon	*d = arg;
+
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info("%s received, stopping", sig == SIGTERM ? "SIGTERM" :
+	    "SIGINT");
+	sd_notify_msg("STOPPING=1");
+	event_base_loopbreak(d->base);
+}
+
+static void
+daemon_free(struct np_daemon *d)
+{
+	size_t	i;
+
+	sched_stop(d);
+	http_stop(d);
+	for (i = 0; probe_types[i] != NULL; i++)
+		if (probe_types[i]->shutdown != NULL)
+			probe_types[i]->shutdown();
+	store_free(d->store);
+	config_free(d->conf);
+}
+
+static int
+run_daemon(struct np_config *conf)
+{
+	struct np_daemon	 d;
+	struct event		*sigs[3];
+	static const int	 signo[3] = { SIGHUP, SIGTERM, SIGINT };
+	size_t			 i;
+
+	memset(&d, 0, sizeof(d));
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	d.store = store_new();
+	d.conf = conf;
+	d.start_time = (double)now_wall_ns() / 1e9;
+	self_metrics_init(&d);
+	if (http_start(&d, &conf->listen) == -1) {
+		daemon_free(&d);
+		event_base_free(d.base);
+		return (1);
+	}
+	for (i = 0; i < NP_NELEM(sigs); i++) {
+		sigs[i] = evsignal_new(d.base, signo[i], on_signal, &d);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
+			fatalx("cannot watch signal %d", signo[i]);
+	}
+	sched_apply(&d, conf);
+	config_applied(&d, 1);
+	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
+	    np_version, conf->site_name, conf->nprobes, d.nts);
+	sd_notify_msg("READY=1");
+
+	event_base_dispatch(d.base);
+
+	for (i = 0; i < NP_NELEM(sigs); i++)
+		event_free(sigs[i]);
+	daemon_free(&d);
+	event_base_free(d.base);
+	log_info("stopped");
+	return (0);
+}
+
+/* ---- --once -------------------------------------------------------- */
+
+struct once {
+	struct event_base	*base;
+	size_t			 pending;
+};
+
+static void
+once_done(struct probe_run *run, void *arg)
+{
+	struct once	*o = arg;
+
+	if (--o->pending == 0)
+		event_base_loopbreak(o->base);
+}
+
+static void
+print_once(const struct probe_run *run, FILE *f)
+{
+	const struct probe_obs	*obs = &run->obs;
+	const char		*word = probe_result_name(obs->result);
+	double			 lat = obs->duration, mn, avg, mx, jit;
+	char			 latency[32];
+
+	if (obs->result == PR_SUCCESS && run->cfg->type->success_word)
+		word = run->cfg->type->success_word;
+	if (obs->nrtt > 0) {
+		icmp_rtt_stats(obs->rtt, obs->nrtt, &mn, &avg, &mx, &jit);
+		lat = avg;
+	}
+	if (obs->result == PR_SUCCESS)
+		snprintf(latency, sizeof(latency), "%.3f ms", lat * 1e3);
+	else
+		snprintf(latency, sizeof(latency), "-");
+	fprintf(f, "%-20s %-5s %-24s %-12s %12s  %s\n", run->cfg->name,
+	    run->cfg->type->name, run->cfg->targets[run->target], word,
+	    latency, obs->detail);
+}
+
+static int
+run_once(struct np_config *conf)
+{
+	struct once		 o;
+	struct probe_run	**runs;
+	size_t			 n = count_targets(conf), i, t, k = 0, failed = 0;
+
+	memset(&o, 0, sizeof(o));
+	if ((o.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	runs = xcalloc(n, sizeof(*runs));
+	o.pending = n;
+	for (i = 0; i < conf->nprobes; i++)
+		for (t = 0; t < conf->probes[i].ntargets; t++) {
+			runs[k] = xcalloc(1, sizeof(**runs));
+			probe_run_start(runs[k++], o.base, &conf->probes[i], t,
+			    once_done, &o);
+		}
+	if (o.pending > 0)
+		event_base_dispatch(o.base);
+
+	printf("%-20s %-5s %-24s %-12s %12s  %s\n", "PROBE", "TYPE", "TARGET",
+	    "RESULT", "LATENCY", "DETAIL");
+	for (i = 0; i < n; i++) {
+		print_once(runs[i], stdout);
+		failed += runs[i]->obs.result != PR_SUCCESS;
+		probe_run_free(runs[i]);
+	}
+	printf("%zu of %zu succeeded\n", n - failed, n);
+	free(runs);
+	for (i = 0; probe_types[i] != NULL; i++)
+		if (probe_types[i]->shutdown != NULL)
+			probe_types[i]->shutdown();
+	event_base_free(o.base);
+	return (failed ? 1 : 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, '1' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char		*path = DEFAULT_CONFIG;
+	struct np_config	*conf;
+	int			 ch, check = 0, once = 0, verbosity =
+				    LOG_LVL_INFO, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:n1vqVh", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case '1':
+			once = 1;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity = LOG_LVL_WARN;
+			break;
+		case 'V':
+			printf("netprobed %s (libevent %s, libyaml %s)\n",
+			    np_version, event_get_version(),
+			    yaml_get_version_string());
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc || (check && once)) {
+		usage(stderr);
+		return (2);
+	}
+	log_init(verbosity);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((conf = load(path)) == NULL)
+		return (2);
+	if (check) {
+		printf("%s: OK (%zu probes, %zu targets)\n", path,
+		    conf->nprobes, count_targets(conf));
+		config_free(conf);
+		return (0);
+	}
+	if (once) {
+		rc = run_once(conf);
+		config_free(conf);
+		libevent_global_shutdown();
+		return (rc);
+	}
+	rc = run_daemon(conf);
+	libevent_global_shutdown();
+	return (rc);
+}

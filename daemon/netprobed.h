@@ -1,0 +1,210 @@
+/*
+ * netprobed: core types shared by the daemon, the probes and the tests.
+ *
+ * Data flow: config (YAML) -> scheduler -> probes -> series store ->
+ * exporters.  Everything runs on one libevent loop; nothing blocks it.
+ */
+#ifndef NETPROBED_H
+#define NETPROBED_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct event_base;
+struct evbuffer;
+struct probe_type;
+struct probe_run;
+struct store;
+struct series;
+struct family;
+
+/* ---- util.c -------------------------------------------------------- */
+
+#define NP_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that cannot fail: these abort the daemon on OOM. */
+void		*xmalloc(size_t);
+void		*xcalloc(size_t, size_t);
+void		*xreallocarray(void *, size_t, size_t);
+char		*xstrdup(const char *);
+int		 xasprintf(char **, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* Monotonic and wall clocks, in nanoseconds. */
+uint64_t	 now_mono_ns(void);
+uint64_t	 now_wall_ns(void);
+
+/*
+ * Parse a duration: a positive decimal integer and a unit (ms, s, m, h),
+ * possibly several ("1m30s").  Returns 0 and stores milliseconds, or -1
+ * with a static reason in *why.
+ */
+int		 parse_duration_ms(const char *, uint64_t *, const char **why);
+/* Format milliseconds as the shortest duration string ("1m30s"). */
+void		 format_duration_ms(uint64_t, char *, size_t);
+
+/* A network address with an optional port (0 = none given). */
+struct np_addr {
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+};
+#define NP_PORT_NONE	(-1)
+#define NP_PORT_REQUIRED (-2)
+
+/*
+ * Parse an IP literal, "HOST", "HOST:PORT" or "[V6]:PORT".  With
+ * want_port NP_PORT_NONE a port is an error; NP_PORT_REQUIRED demands one;
+ * any value >= 0 is the default port when none is given.  Returns 0, or -1
+ * with a static reason in *why.  Never resolves names.
+ */
+int		 parse_addr(const char *, int want_port, struct np_addr *,
+		    const char **why);
+/* "127.0.0.1", "::1", "127.0.0.1:80" or "[::1]:80" (with_port). */
+void		 format_addr(const struct np_addr *, int with_port, char *,
+		    size_t);
+int		 addr_port(const struct np_addr *);
+#define NP_ADDRSTRLEN	64
+
+/* Prometheus label name rules: [a-zA-Z_][a-zA-Z0-9_]*, not "__..." */
+int		 valid_label_name(const char *);
+
+/* ---- log.c --------------------------------------------------------- */
+
+enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void		 log_init(int verbosity);
+void		 log_setlevel(int verbosity);
+void		 log_msg(enum log_level, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+#define log_err(...)	log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warnx(...)	log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+void		 log_warn(const char *, ...)	/* appends strerror(errno) */
+		    __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void fatalx(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* ---- config.c ------------------------------------------------------ */
+
+struct np_label {
+	char	*name;
+	char	*value;
+};
+
+/* A small label set, kept sorted by name. */
+struct np_labels {
+	struct np_label	*v;
+	size_t		 n;
+};
+
+enum probe_expect { EXPECT_OK = 0 };
+
+struct probe_cfg {
+	char			*name;
+	const struct probe_type	*type;
+	char			**targets;	/* canonical text, the label */
+	struct np_addr		*addrs;
+	size_t			 ntargets;
+	uint64_t		 interval_ms;
+	uint64_t		 timeout_ms;
+	struct np_labels	 labels;
+	void			*opts;		/* type->opts_size bytes */
+	int			 line;		/* of the entry, 1-based */
+};
+
+struct np_config {
+	char			*path;
+	char			*site_name;
+	char			*site_display_name;
+	struct np_labels	 site_labels;
+	struct np_addr		 listen;
+	uint64_t		 default_interval_ms;
+	uint64_t		 default_timeout_ms;
+	struct probe_cfg	*probes;
+	size_t			 nprobes;
+};
+
+#define NP_DEFAULT_LISTEN	"127.0.0.1:9560"
+#define NP_DEFAULT_INTERVAL_MS	10000
+#define NP_DEFAULT_TIMEOUT_MS	2000
+
+/*
+ * Error collector: every message is "FILE:LINE:COL: message", lines and
+ * columns 1-based.  Loading goes on after an error to report them all.
+ */
+struct cfg_errors {
+	char	**msg;
+	size_t	  n;
+};
+
+/*
+ * Load and validate a config from a file (or, for tests, from memory with
+ * a name used in messages).  Returns the config, or NULL with every error
+ * in *errs (which the caller frees with cfg_errors_free()).  A config with
+ * any error is never returned.
+ */
+struct np_config *config_load_file(const char *path, struct cfg_errors *);
+struct np_config *config_load_string(const char *name, const char *text,
+		    size_t len, struct cfg_errors *);
+void		 config_free(struct np_config *);
+void		 cfg_errors_free(struct cfg_errors *);
+const struct probe_cfg *config_find_probe(const struct np_config *,
+		    const char *);
+
+/* ---- store.c: the one place results land --------------------------- */
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+/*
+ * Families are registered once with static strings.  Series are created
+ * with a label set and belong to whoever created them until released.
+ * A gauge that was never set is not exported (no value yet).
+ */
+struct store	*store_new(void);
+void		 store_free(struct store *);
+struct family	*store_family(struct store *, const char *name,
+		    const char *help, enum metric_type,
+		    const double *buckets, size_t nbuckets);
+/*
+ * Get the series with exactly these labels (name=value pairs, any order,
+ * NULL-terminated), creating it if needed.  The returned pointer stays
+ * valid until store_release() or store_free().
+ */
+struct series	*store_series(struct store *, struct family *,
+		    const struct np_labels *base, ...);
+struct series	*store_series_v(struct store *, struct family *,
+		    const struct np_labels *base, const char *const *extra);
+void		 store_release(struct store *, struct series *);
+void		 series_set(struct series *, double);
+void		 series_add(struct series *, double);
+void		 series_observe(struct series *, double);
+/* A gauge with no current value: not exported until set again. */
+void		 series_unset(struct series *);
+double		 series_value(const struct series *);
+uint64_t	 series_count(const struct series *);
+size_t		 store_nseries(const struct store *);
+
+/* Prometheus text format 0.0.4 of everything in the store. */
+void		 store_render(const struct store *, struct evbuffer *);
+/* Number formatting as Prometheus expects ("+Inf", shortest round trip). */
+void		 format_double(double, char *, size_t);
+/* Append a label value with \\, \" and \n escaped. */
+void		 escape_label_value(struct evbuffer *, const char *);
+
+/* ---- procstat.c ---------------------------------------------------- */
+
+/* Append process_* metrics (Linux /proc) in text format. */
+void		 procstat_render(struct evbuffer *, double start_time);
+
+/* ---- version ------------------------------------------------------- */
+
+extern const char	*np_version;
+
+#endif /* NETPROBED_H */

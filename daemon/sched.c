@@ -1,0 +1,201 @@
+/*
+ * The scheduler: every probe x target runs at its interval on the
+ * monotonic clock, at a fixed phase so load is spread evenly and the
+ * rhythm survives reloads.  A run never overlaps the previous run of the
+ * same probe x target (timeout < interval is enforced by the config; a
+ * tick that still finds a run going is skipped and logged).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "daemon/daemon.h"
+
+uint64_t
+sched_phase(size_t i, size_t n, uint64_t interval_ms)
+{
+	/* i < n <= a few million, interval <= 24h: the product fits */
+	if (n == 0 || interval_ms == 0)
+		return (0);
+	return ((uint64_t)(i % n) * interval_ms / n);
+}
+
+uint64_t
+sched_next(uint64_t now, uint64_t last, uint64_t phase, uint64_t interval)
+{
+	uint64_t	next;
+
+	if (last != 0 && last + interval > now)
+		return (last + interval);
+	/* first slot strictly after now with next % interval == phase */
+	next = now - now % interval + phase;
+	while (next <= now)
+		next += interval;
+	return (next);
+}
+
+static uint64_t
+now_ms(void)
+{
+	return (now_mono_ns() / 1000000);
+}
+
+static void	tick(evutil_socket_t, short, void *);
+
+static void
+arm(struct target_state *ts, uint64_t at)
+{
+	uint64_t	now = now_ms(), d = at > now ? at - now : 0;
+	struct timeval	tv;
+
+	ts->next_ms = at;
+	tv.tv_sec = (time_t)(d / 1000);
+	tv.tv_usec = (suseconds_t)(d % 1000) * 1000;
+	evtimer_add(ts->tick, &tv);
+}
+
+static void
+run_done(struct probe_run *run, void *arg)
+{
+	struct target_state	*ts = arg;
+	const struct probe_obs	*obs = &run->obs;
+	int			 ok = obs->result == PR_SUCCESS;
+
+	ts->running = 0;
+	target_state_record(ts, obs);
+	if (ts->last_ok != ok)
+		log_msg(ts->last_ok == -1 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+		    "probe %s target %s: %s (%s%s%s)", ts->cfg->name,
+		    ts->cfg->targets[ts->target], ok ? "up" : "down",
+		    ok && ts->cfg->type->success_word ?
+		    ts->cfg->type->success_word : probe_result_name(obs->result),
+		    obs->detail[0] ? ": " : "", obs->detail);
+	ts->last_ok = ok;
+}
+
+static void
+tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct target_state	*ts = arg;
+	struct np_daemon	*d = ts->owner;
+
+	if (ts->running) {
+		ts->skipped++;
+		log_debug("probe %s target %s: previous run still going, "
+		    "skipped", ts->cfg->name, ts->cfg->targets[ts->target]);
+	} else {
+		if (ts->run == NULL)
+			ts->run = xcalloc(1, sizeof(*ts->run));
+		ts->running = 1;
+		probe_run_start(ts->run, d->base, ts->cfg, ts->target,
+		    run_done, ts);
+	}
+	arm(ts, sched_next(now_ms(), ts->next_ms, ts->phase_ms,
+	    ts->cfg->interval_ms));
+}
+
+static int
+ts_cmp(const void *a, const void *b)
+{
+	return (strcmp((*(struct target_state *const *)a)->key,
+	    (*(struct target_state *const *)b)->key));
+}
+
+static int
+key_cmp(const void *key, const void *b)
+{
+	return (strcmp(key, (*(struct target_state *const *)b)->key));
+}
+
+/* Spread each group of targets sharing an interval over that interval. */
+static void
+assign_phases(struct target_state **ts, size_t n)
+{
+	size_t		 i, j, k, group;
+	uint64_t	 iv;
+	char		*done = xcalloc(n, 1);
+
+	for (i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		iv = ts[i]->cfg->interval_ms;
+		for (group = 0, j = i; j < n; j++)
+			group += ts[j]->cfg->interval_ms == iv;
+		for (k = 0, j = i; j < n; j++)
+			if (ts[j]->cfg->interval_ms == iv) {
+				ts[j]->phase_ms = sched_phase(k++, group, iv);
+				done[j] = 1;
+			}
+	}
+	free(done);
+}
+
+void
+sched_apply(struct np_daemon *d, struct np_config *conf)
+{
+	struct target_state	**old = d->ts, **nts, **hit;
+	size_t			 nold = d->nts, n = 0, i, t, kept = 0;
+	char			*key;
+
+	for (i = 0; i < conf->nprobes; i++)
+		n += conf->probes[i].ntargets;
+	nts = xcalloc(n, sizeof(*nts));
+	qsort(old, nold, sizeof(*old), ts_cmp);
+
+	n = 0;
+	for (i = 0; i < conf->nprobes; i++)
+		for (t = 0; t < conf->probes[i].ntargets; t++) {
+			key = target_state_key(&conf->probes[i], t);
+			hit = nold ? bsearch(key, old, nold, sizeof(*old),
+			    key_cmp) : NULL;
+			free(key);
+			if (hit != NULL && *hit != NULL) {
+				nts[n] = *hit;
+				*hit = NULL;
+				if (nts[n]->run != NULL)
+					probe_run_abort(nts[n]->run);
+				nts[n]->running = 0;
+				nts[n]->cfg = &conf->probes[i];
+				nts[n]->target = t;
+				kept++;
+			} else {
+				nts[n] = target_state_new(d->store,
+				    &conf->probes[i], t);
+				nts[n]->last_ok = -1;
+				nts[n]->owner = d;
+				nts[n]->tick = evtimer_new(d->base, tick,
+				    nts[n]);
+				if (nts[n]->tick == NULL)
+					fatalx("evtimer_new failed");
+			}
+			n++;
+		}
+	for (i = 0; i < nold; i++)
+		target_state_free(old[i]);
+	free(old);
+
+	assign_phases(nts, n);
+	for (i = 0; i < n; i++) {
+		nts[i]->next_ms = 0;
+		arm(nts[i], sched_next(now_ms(), 0, nts[i]->phase_ms,
+		    nts[i]->cfg->interval_ms));
+	}
+	d->ts = nts;
+	d->nts = n;
+	log_debug("scheduler: %zu targets (%zu kept)", n, kept);
+}
+
+void
+sched_stop(struct np_daemon *d)
+{
+	size_t	i;
+
+	for (i = 0; i < d->nts; i++)
+		target_state_free(d->ts[i]);
+	free(d->ts);
+	d->ts = NULL;
+	d->nts = 0;
+}

@@ -1,0 +1,409 @@
+/*
+ * The series store: counters, gauges and histograms with labels.  Probes
+ * write here; /metrics (and later the rule engine) only read.
+ *
+ * A series is found by hash only when it is created; whoever creates it
+ * keeps the pointer, so recording a result is a few stores, no lookup.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "netprobed.h"
+
+struct series {
+	struct family	*fam;
+	char		*labels;	/* inner text: a="b",c="d" */
+	double		 value;		/* counter, gauge; histogram sum */
+	int		 has_value;
+	uint64_t	 count;		/* histogram */
+	uint64_t	*buckets;	/* histogram, per bucket (not cumul.) */
+	struct series	*prev, *next;	/* family order */
+	struct series	*hnext;		/* hash chain */
+};
+
+struct family {
+	char		*name;
+	char		*help;
+	enum metric_type type;
+	double		*bounds;
+	size_t		 nbounds;
+	struct series	*head, *tail;
+	struct family	*next;
+};
+
+struct store {
+	struct family	*fams, *last;
+	struct series	**hash;
+	size_t		 nhash;
+	size_t		 nseries;
+};
+
+static uint64_t
+hash_str(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h);
+}
+
+static size_t
+series_slot(const struct store *st, const struct family *f, const char *l)
+{
+	uint64_t	h = 14695981039346656037ULL;
+
+	h = hash_str(h, f->name);
+	h = hash_str(h, l);
+	return ((size_t)(h % st->nhash));
+}
+
+struct store *
+store_new(void)
+{
+	struct store	*st = xcalloc(1, sizeof(*st));
+
+	st->nhash = 1024;
+	st->hash = xcalloc(st->nhash, sizeof(*st->hash));
+	return (st);
+}
+
+static void
+series_free(struct series *s)
+{
+	free(s->labels);
+	free(s->buckets);
+	free(s);
+}
+
+void
+store_free(struct store *st)
+{
+	struct family	*f, *fn;
+	struct series	*s, *sn;
+
+	if (st == NULL)
+		return;
+	for (f = st->fams; f != NULL; f = fn) {
+		fn = f->next;
+		for (s = f->head; s != NULL; s = sn) {
+			sn = s->next;
+			series_free(s);
+		}
+		free(f->name);
+		free(f->help);
+		free(f->bounds);
+		free(f);
+	}
+	free(st->hash);
+	free(st);
+}
+
+struct family *
+store_family(struct store *st, const char *name, const char *help,
+    enum metric_type type, const double *bounds, size_t nbounds)
+{
+	struct family	*f;
+
+	for (f = st->fams; f != NULL; f = f->next)
+		if (strcmp(f->name, name) == 0) {
+			if (f->type != type)
+				fatalx("metric %s registered twice with "
+				    "different types", name);
+			return (f);
+		}
+	f = xcalloc(1, sizeof(*f));
+	f->name = xstrdup(name);
+	f->help = xstrdup(help);
+	f->type = type;
+	if (type == METRIC_HISTOGRAM) {
+		f->bounds = xcalloc(nbounds, sizeof(double));
+		memcpy(f->bounds, bounds, nbounds * sizeof(double));
+		f->nbounds = nbounds;
+	}
+	if (st->last != NULL)
+		st->last->next = f;
+	else
+		st->fams = f;
+	st->last = f;
+	return (f);
+}
+
+/* Append name="value" to an evbuffer, escaped for the text format. */
+void
+escape_label_value(struct evbuffer *b, const char *v)
+{
+	const char	*p;
+
+	for (p = v; *p != '\0'; p++) {
+		if (*p == '\\')
+			evbuffer_add(b, "\\\\", 2);
+		else if (*p == '"')
+			evbuffer_add(b, "\\\"", 2);
+		else if (*p == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, p, 1);
+	}
+}
+
+static void
+label_add(struct evbuffer *b, const char *name, const char *value)
+{
+	if (evbuffer_get_length(b) > 0)
+		evbuffer_add(b, ",", 1);
+	evbuffer_add_printf(b, "%s=\"", name);
+	escape_label_value(b, value);
+	evbuffer_add(b, "\"", 1);
+}
+
+struct series *
+store_series_v(struct store *st, struct family *f, const struct np_labels *base,
+    const char *const *extra)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct series	*s;
+	char		*text;
+	size_t		 i, len, slot;
+
+	if (b == NULL)
+		fatalx("out of memory (evbuffer)");
+	for (i = 0; base != NULL && i < base->n; i++)
+		label_add(b, base->v[i].name, base->v[i].value);
+	for (i = 0; extra != NULL && extra[i] != NULL; i += 2)
+		label_add(b, extra[i], extra[i + 1]);
+	len = evbuffer_get_length(b);
+	text = xmalloc(len + 1);
+	evbuffer_remove(b, text, len);
+	text[len] = '\0';
+	evbuffer_free(b);
+
+	slot = series_slot(st, f, text);
+	for (s = st->hash[slot]; s != NULL; s = s->hnext)
+		if (s->fam == f && strcmp(s->labels, text) == 0) {
+			free(text);
+			return (s);
+		}
+	s = xcalloc(1, sizeof(*s));
+	s->fam = f;
+	s->labels = text;
+	if (f->type == METRIC_HISTOGRAM)
+		s->buckets = xcalloc(f->nbounds, sizeof(uint64_t));
+	if (f->type != METRIC_GAUGE)
+		s->has_value = 1;	/* counters start at 0 and show it */
+	s->hnext = st->hash[slot];
+	st->hash[slot] = s;
+	s->prev = f->tail;
+	if (f->tail != NULL)
+		f->tail->next = s;
+	else
+		f->head = s;
+	f->tail = s;
+	st->nseries++;
+	return (s);
+}
+
+struct series *
+store_series(struct store *st, struct family *f, const struct np_labels *base,
+    ...)
+{
+	const char	*extra[17];
+	va_list		 ap;
+	size_t		 n = 0;
+
+	va_start(ap, base);
+	while (n < NP_NELEM(extra) - 1 &&
+	    (extra[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	extra[n] = NULL;
+	if (n % 2 != 0)
+		fatalx("store_series: odd number of label strings");
+	return (store_series_v(st, f, base, extra));
+}
+
+void
+store_release(struct store *st, struct series *s)
+{
+	struct series	**pp;
+	struct family	*f;
+
+	if (s == NULL)
+		return;
+	f = s->fam;
+	for (pp = &st->hash[series_slot(st, f, s->labels)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		f->head = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	else
+		f->tail = s->prev;
+	st->nseries--;
+	series_free(s);
+}
+
+void
+series_set(struct series *s, double v)
+{
+	s->value = v;
+	s->has_value = 1;
+}
+
+void
+series_unset(struct series *s)
+{
+	if (s->fam->type == METRIC_GAUGE)
+		s->has_value = 0;
+}
+
+void
+series_add(struct series *s, double v)
+{
+	s->value += v;
+	s->has_value = 1;
+}
+
+void
+series_observe(struct series *s, double v)
+{
+	const struct family	*f = s->fam;
+	size_t			 i;
+
+	if (isnan(v))
+		return;
+	for (i = 0; i < f->nbounds; i++)
+		if (v <= f->bounds[i]) {
+			s->buckets[i]++;
+			break;
+		}
+	s->count++;
+	s->value += v;
+}
+
+double
+series_value(const struct series *s)
+{
+	return (s->value);
+}
+
+uint64_t
+series_count(const struct series *s)
+{
+	return (s->count);
+}
+
+size_t
+store_nseries(const struct store *st)
+{
+	return (st->nseries);
+}
+
+void
+format_double(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "NaN");
+	else if (isinf(v))
+		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
+	else if (v == (double)(int64_t)v && fabs(v) < 1e15)
+		snprintf(buf, len, "%lld", (long long)v);
+	else {
+		/* the shortest of %.15g and %.17g that reads back exactly */
+		snprintf(buf, len, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.17g", v);
+	}
+}
+
+static void
+render_help(struct evbuffer *b, const struct family *f)
+{
+	static const char *const type[] = { "counter", "gauge", "histogram" };
+	const char	*p;
+
+	evbuffer_add_printf(b, "# HELP %s ", f->name);
+	for (p = f->help; *p != '\0'; p++) {
+		if (*p == '\\')
+			evbuffer_add(b, "\\\\", 2);
+		else if (*p == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, p, 1);
+	}
+	evbuffer_add_printf(b, "\n# TYPE %s %s\n", f->name, type[f->type]);
+}
+
+static void
+render_sample(struct evbuffer *b, const char *name, const char *suffix,
+    const char *labels, const char *le, double v)
+{
+	char	num[64];
+
+	format_double(v, num, sizeof(num));
+	evbuffer_add_printf(b, "%s%s", name, suffix);
+	if (*labels != '\0' || le != NULL) {
+		evbuffer_add_printf(b, "{%s", labels);
+		if (le != NULL)
+			evbuffer_add_printf(b, "%sle=\"%s\"",
+			    *labels != '\0' ? "," : "", le);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add_printf(b, " %s\n", num);
+}
+
+static void
+render_histogram(struct evbuffer *b, const struct family *f,
+    const struct series *s)
+{
+	char		le[64];
+	uint64_t	cum = 0;
+	size_t		i;
+
+	for (i = 0; i < f->nbounds; i++) {
+		cum += s->buckets[i];
+		format_double(f->bounds[i], le, sizeof(le));
+		render_sample(b, f->name, "_bucket", s->labels, le,
+		    (double)cum);
+	}
+	render_sample(b, f->name, "_bucket", s->labels, "+Inf",
+	    (double)s->count);
+	render_sample(b, f->name, "_sum", s->labels, NULL, s->value);
+	render_sample(b, f->name, "_count", s->labels, NULL,
+	    (double)s->count);
+}
+
+void
+store_render(const struct store *st, struct evbuffer *b)
+{
+	const struct family	*f;
+	const struct series	*s;
+	int			 header;
+
+	for (f = st->fams; f != NULL; f = f->next) {
+		header = 0;
+		for (s = f->head; s != NULL; s = s->next) {
+			if (!s->has_value)
+				continue;
+			if (!header) {
+				render_help(b, f);
+				header = 1;
+			}
+			if (f->type == METRIC_HISTOGRAM)
+				render_histogram(b, f, s);
+			else
+				render_sample(b, f->name, "", s->labels, NULL,
+				    s->value);
+		}
+	}
+}

@@ -1,0 +1,299 @@
+/*
+ * Small helpers: allocation that cannot fail, clocks, durations,
+ * addresses and label names.  No I/O.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "netprobed.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		fatalx("out of memory (%zu bytes)", n);
+	return (p);
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+	void	*p;
+
+	if ((p = calloc(n ? n : 1, sz ? sz : 1)) == NULL)
+		fatalx("out of memory (%zu x %zu bytes)", n, sz);
+	return (p);
+}
+
+void *
+xreallocarray(void *old, size_t n, size_t sz)
+{
+	void	*p;
+
+	if (sz != 0 && n > SIZE_MAX / sz)
+		fatalx("allocation overflow (%zu x %zu)", n, sz);
+	if ((p = realloc(old, n * sz != 0 ? n * sz : 1)) == NULL)
+		fatalx("out of memory (%zu x %zu bytes)", n, sz);
+	return (p);
+}
+
+char *
+xstrdup(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fatalx("out of memory (strdup)");
+	return (p);
+}
+
+int
+xasprintf(char **ret, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vasprintf(ret, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("out of memory (asprintf)");
+	return (n);
+}
+
+static uint64_t
+clock_ns(clockid_t id)
+{
+	struct timespec	ts;
+
+	clock_gettime(id, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
+uint64_t
+now_mono_ns(void)
+{
+	return (clock_ns(CLOCK_MONOTONIC));
+}
+
+uint64_t
+now_wall_ns(void)
+{
+	return (clock_ns(CLOCK_REALTIME));
+}
+
+/* Longest accepted duration: 30 days, far beyond any probe interval. */
+#define DURATION_MAX_MS	(30ULL * 24 * 3600 * 1000)
+
+int
+parse_duration_ms(const char *s, uint64_t *out, const char **why)
+{
+	static const struct { const char *u; uint64_t ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	uint64_t	 total = 0, v;
+	size_t		 i, len;
+	int		 last = -1;
+
+	if (*s == '\0') {
+		*why = "empty duration";
+		return (-1);
+	}
+	while (*s != '\0') {
+		if (!isdigit((unsigned char)*s)) {
+			*why = "expected a number";
+			return (-1);
+		}
+		for (v = 0; isdigit((unsigned char)*s); s++) {
+			v = v * 10 + (uint64_t)(*s - '0');
+			if (v > DURATION_MAX_MS) {
+				*why = "duration too long (at most 720h)";
+				return (-1);
+			}
+		}
+		for (i = 0; i < NP_NELEM(units); i++) {
+			len = strlen(units[i].u);
+			/* "m" must not swallow the "m" of "ms" */
+			if (strncmp(s, units[i].u, len) == 0 &&
+			    !(len == 1 && s[0] == 'm' && s[1] == 's'))
+				break;
+		}
+		if (i == NP_NELEM(units)) {
+			*why = *s == '\0' ? "missing unit (ms, s, m or h)" :
+			    "unknown unit (use ms, s, m or h)";
+			return (-1);
+		}
+		/* units must go from large to small, each at most once */
+		if (last != -1 && units[i].ms >= units[last].ms) {
+			*why = "units out of order";
+			return (-1);
+		}
+		last = (int)i;
+		s += strlen(units[i].u);
+		total += v * units[i].ms;
+		if (total > DURATION_MAX_MS) {
+			*why = "duration too long (at most 720h)";
+			return (-1);
+		}
+	}
+	*out = total;
+	return (0);
+}
+
+void
+format_duration_ms(uint64_t ms, char *buf, size_t len)
+{
+	static const struct { const char *u; uint64_t ms; } units[] = {
+		{ "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+	};
+	size_t	i, off = 0;
+	int	n;
+
+	if (ms == 0) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < NP_NELEM(units) && off < len; i++) {
+		if (ms < units[i].ms)
+			continue;
+		n = snprintf(buf + off, len - off, "%" PRIu64 "%s",
+		    ms / units[i].ms, units[i].u);
+		if (n < 0)
+			return;
+		off += (size_t)n;
+		ms %= units[i].ms;
+	}
+}
+
+int
+parse_addr(const char *s, int want_port, struct np_addr *a, const char **why)
+{
+	char		 host[INET6_ADDRSTRLEN + 2];
+	const char	*p, *colon;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&a->ss;
+	long		 port = want_port >= 0 ? want_port : 0;
+	int		 has_port = 0;
+	size_t		 hlen;
+	char		*end;
+
+	memset(a, 0, sizeof(*a));
+	if (*s == '[') {
+		if ((p = strchr(s, ']')) == NULL) {
+			*why = "missing ']' after IPv6 address";
+			return (-1);
+		}
+		hlen = (size_t)(p - s - 1);
+		s++;
+		p++;
+		if (*p == ':') {
+			has_port = 1;
+			p++;
+		} else if (*p != '\0') {
+			*why = "expected ':PORT' after ']'";
+			return (-1);
+		}
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			/* exactly one colon: IPv4 (or name) with a port */
+			hlen = (size_t)(colon - s);
+			p = colon + 1;
+			has_port = 1;
+		} else {
+			hlen = strlen(s);
+			p = s + hlen;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*why = hlen == 0 ? "empty address" :
+		    "expected an IPv4 or IPv6 address literal";
+		return (-1);
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+
+	if (has_port) {
+		if (want_port == NP_PORT_NONE) {
+			*why = "a port is not allowed here";
+			return (-1);
+		}
+		errno = 0;
+		if (!isdigit((unsigned char)*p) ||
+		    (port = strtol(p, &end, 10), *end != '\0') ||
+		    errno != 0 || port < 1 || port > 65535) {
+			*why = "port must be a number from 1 to 65535";
+			return (-1);
+		}
+	} else if (want_port == NP_PORT_REQUIRED) {
+		*why = "expected HOST:PORT (a port is required)";
+		return (-1);
+	}
+
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		a->len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		a->len = sizeof(*sin6);
+	} else {
+		*why = "expected an IPv4 or IPv6 address literal "
+		    "(names are not resolved)";
+		return (-1);
+	}
+	return (0);
+}
+
+int
+addr_port(const struct np_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return (ntohs(((const struct sockaddr_in *)&a->ss)->sin_port));
+	return (ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port));
+}
+
+void
+format_addr(const struct np_addr *a, int with_port, char *buf, size_t len)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const void	*src;
+
+	if (a->ss.ss_family == AF_INET)
+		src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+	else
+		src = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+	if (inet_ntop(a->ss.ss_family, src, host, sizeof(host)) == NULL)
+		snprintf(host, sizeof(host), "?");
+	if (!with_port)
+		snprintf(buf, len, "%s", host);
+	else if (a->ss.ss_family == AF_INET6)
+		snprintf(buf, len, "[%s]:%d", host, addr_port(a));
+	else
+		snprintf(buf, len, "%s:%d", host, addr_port(a));
+}
+
+int
+valid_label_name(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return (0);
+	if (s[0] == '_' && s[1] == '_')
+		return (0);
+	for (s++; *s != '\0'; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return (0);
+	return (1);
+}

@@ -1,0 +1,297 @@
+/*
+ * The probe registry, the run lifecycle (deadline owned here, one result
+ * funnel) and the per-target series a run's result lands in.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "probes/probe.h"
+
+const struct probe_type *const probe_types[] = {
+	&probe_type_icmp,
+	&probe_type_tcp,
+	NULL
+};
+
+static const char *const result_names[PR_MAX] = {
+	[PR_SUCCESS] = "success",
+	[PR_TIMEOUT] = "timeout",
+	[PR_REFUSED] = "refused",
+	[PR_UNREACHABLE] = "unreachable",
+	[PR_ERROR] = "error",
+};
+
+const char *
+probe_result_name(enum probe_result r)
+{
+	return ((unsigned)r < PR_MAX ? result_names[r] : "error");
+}
+
+const struct probe_type *
+probe_type_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; probe_types[i] != NULL; i++)
+		if (strcmp(probe_types[i]->name, name) == 0)
+			return (probe_types[i]);
+	return (NULL);
+}
+
+void
+probe_type_list(char *buf, size_t len)
+{
+	size_t	i, off = 0;
+	int	n;
+
+	buf[0] = '\0';
+	for (i = 0; probe_types[i] != NULL && off < len; i++) {
+		n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		    probe_types[i]->name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* ---- runs ---------------------------------------------------------- */
+
+static void
+run_end(struct probe_run *run, int timed_out)
+{
+	run->active = 0;
+	if (run->deadline != NULL)
+		event_del(run->deadline);
+	run->cfg->type->finish(run, timed_out);
+	run->obs.duration = (double)(now_mono_ns() - run->start_ns) / 1e9;
+}
+
+static void
+run_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct probe_run	*run = arg;
+
+	if (!run->active)
+		return;
+	run->obs.result = PR_TIMEOUT;
+	run_end(run, 1);
+	if (run->obs.result == PR_TIMEOUT && run->obs.detail[0] == '\0')
+		snprintf(run->obs.detail, sizeof(run->obs.detail),
+		    "no answer within %llums",
+		    (unsigned long long)run->cfg->timeout_ms);
+	run->done(run, run->done_arg);
+}
+
+void
+probe_run_start(struct probe_run *run, struct event_base *base,
+    const struct probe_cfg *cfg, size_t target,
+    void (*done)(struct probe_run *, void *), void *arg)
+{
+	struct timeval	tv;
+
+	if (run->active)
+		fatalx("probe_run_start: run of %s already active", cfg->name);
+	if (run->state == NULL || run->cfg == NULL ||
+	    run->cfg->type != cfg->type) {
+		free(run->state);
+		run->state = xcalloc(1, cfg->type->state_size);
+	} else
+		memset(run->state, 0, cfg->type->state_size);
+	if (run->deadline == NULL || run->base != base) {
+		if (run->deadline != NULL)
+			event_free(run->deadline);
+		run->deadline = evtimer_new(base, run_deadline, run);
+		if (run->deadline == NULL)
+			fatalx("evtimer_new failed");
+	}
+	memset(&run->obs, 0, sizeof(run->obs));
+	run->cfg = cfg;
+	run->target = target;
+	run->addr = &cfg->addrs[target];
+	run->base = base;
+	run->done = done;
+	run->done_arg = arg;
+	run->start_ns = now_mono_ns();
+	run->active = 1;
+	tv.tv_sec = (time_t)(cfg->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(cfg->timeout_ms % 1000) * 1000;
+	evtimer_add(run->deadline, &tv);
+	cfg->type->start(run);
+}
+
+void
+probe_done(struct probe_run *run, enum probe_result r)
+{
+	if (!run->active)
+		fatalx("probe_done: %s run not active", run->cfg->name);
+	run->obs.result = r;
+	run_end(run, 0);
+	run->done(run, run->done_arg);
+}
+
+void
+probe_run_abort(struct probe_run *run)
+{
+	if (run->active)
+		run_end(run, 0);
+}
+
+void
+probe_run_free(struct probe_run *run)
+{
+	if (run == NULL)
+		return;
+	probe_run_abort(run);
+	if (run->deadline != NULL)
+		event_free(run->deadline);
+	free(run->state);
+	free(run);
+}
+
+/* ---- per-target series --------------------------------------------- */
+
+/* Buckets for run durations and RTTs: 100us to 10s. */
+static const double duration_buckets[] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+#define FAM(st, name, help, type) \
+	store_family((st), (name), (help), (type), NULL, 0)
+
+void
+probe_families_register(struct store *st)
+{
+	FAM(st, "probe_success",
+	    "Whether the last run of the probe succeeded (1) or not (0).",
+	    METRIC_GAUGE);
+	FAM(st, "probe_duration_seconds",
+	    "How long the last run of the probe took, in seconds.",
+	    METRIC_GAUGE);
+	FAM(st, "netprobe_probe_runs_total",
+	    "Probe runs completed, by result class.", METRIC_COUNTER);
+	store_family(st, "netprobe_probe_duration_seconds",
+	    "Duration of probe runs, in seconds.", METRIC_HISTOGRAM,
+	    duration_buckets, NP_NELEM(duration_buckets));
+}
+
+char *
+target_state_key(const struct probe_cfg *cfg, size_t target)
+{
+	char	*key, *tmp;
+	size_t	 i;
+
+	xasprintf(&key, "%s\x1f%s\x1f%s", cfg->name, cfg->type->name,
+	    cfg->targets[target]);
+	for (i = 0; i < cfg->labels.n; i++) {
+		xasprintf(&tmp, "%s\x1f%s=%s", key, cfg->labels.v[i].name,
+		    cfg->labels.v[i].value);
+		free(key);
+		key = tmp;
+	}
+	return (key);
+}
+
+static void
+labels_push(struct np_labels *l, const char *name, const char *value)
+{
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n].name = xstrdup(name);
+	l->v[l->n].value = xstrdup(value);
+	l->n++;
+}
+
+struct series *
+target_series(struct target_state *ts, struct family *f, ...)
+{
+	const char	*extra[9];
+	va_list		 ap;
+	size_t		 n = 0;
+
+	va_start(ap, f);
+	while (n < NP_NELEM(extra) - 1 &&
+	    (extra[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	va_end(ap);
+	extra[n] = NULL;
+	return (store_series_v(ts->store, f, &ts->labels, extra));
+}
+
+struct target_state *
+target_state_new(struct store *st, const struct probe_cfg *cfg, size_t target)
+{
+	struct target_state	*ts = xcalloc(1, sizeof(*ts));
+	size_t			 i;
+
+	ts->key = target_state_key(cfg, target);
+	ts->cfg = cfg;
+	ts->target = target;
+	ts->store = st;
+	labels_push(&ts->labels, "probe", cfg->name);
+	labels_push(&ts->labels, "type", cfg->type->name);
+	labels_push(&ts->labels, "target", cfg->targets[target]);
+	for (i = 0; i < cfg->labels.n; i++)
+		labels_push(&ts->labels, cfg->labels.v[i].name,
+		    cfg->labels.v[i].value);
+
+	probe_families_register(st);
+	ts->success = target_series(ts, FAM(st, "probe_success", "",
+	    METRIC_GAUGE), NULL);
+	ts->duration = target_series(ts, FAM(st, "probe_duration_seconds", "",
+	    METRIC_GAUGE), NULL);
+	ts->hist = target_series(ts, store_family(st,
+	    "netprobe_probe_duration_seconds", "", METRIC_HISTOGRAM,
+	    NULL, 0), NULL);
+	if (cfg->type->attach != NULL)
+		cfg->type->attach(ts);
+	return (ts);
+}
+
+void
+target_state_record(struct target_state *ts, const struct probe_obs *obs)
+{
+	enum probe_result	r = obs->result < PR_MAX ? obs->result :
+				    PR_ERROR;
+
+	series_set(ts->success, r == PR_SUCCESS);
+	series_set(ts->duration, obs->duration);
+	series_observe(ts->hist, obs->duration);
+	if (ts->runs[r] == NULL)
+		ts->runs[r] = target_series(ts, FAM(ts->store,
+		    "netprobe_probe_runs_total", "", METRIC_COUNTER), "result",
+		    probe_result_name(r), NULL);
+	series_add(ts->runs[r], 1);
+	if (ts->cfg->type->record != NULL)
+		ts->cfg->type->record(ts, obs);
+}
+
+void
+target_state_free(struct target_state *ts)
+{
+	size_t	i;
+
+	if (ts == NULL)
+		return;
+	if (ts->tick != NULL)
+		event_free(ts->tick);
+	probe_run_free(ts->run);
+	store_release(ts->store, ts->success);
+	store_release(ts->store, ts->duration);
+	store_release(ts->store, ts->hist);
+	for (i = 0; i < PR_MAX; i++)
+		store_release(ts->store, ts->runs[i]);
+	for (i = 0; i < TS_MAX_EXTRA; i++)
+		store_release(ts->store, ts->extra[i]);
+	for (i = 0; i < ts->labels.n; i++) {
+		free(ts->labels.v[i].name);
+		free(ts->labels.v[i].value);
+	}
+	free(ts->labels.v);
+	free(ts->key);
+	free(ts);
+}

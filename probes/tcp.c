@@ -1,0 +1,159 @@
+/*
+ * tcp: a non-blocking connect, classified as open, refused, unreachable
+ * (an ICMP error came back), timeout or error.  The connection is then
+ * reset rather than closed, so thousands of probes leave no TIME_WAIT
+ * sockets behind on the gateway.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "probes/probe.h"
+
+struct tcp_opts {
+	uint64_t	port;		/* default port for bare targets */
+	struct np_addr	source;
+};
+
+struct tcp_run {
+	int		 fd;
+	struct event	*ev;
+};
+
+static const struct opt_def tcp_opt_defs[] = {
+	{ "port", OPT_UINT, offsetof(struct tcp_opts, port), 1, 65535 },
+	{ "source", OPT_ADDR, offsetof(struct tcp_opts, source), 0, 0 },
+};
+
+static int
+tcp_default_port(const void *p)
+{
+	const struct tcp_opts	*o = p;
+
+	return (o->port ? (int)o->port : -1);
+}
+
+static const char *
+tcp_check(const struct probe_cfg *cfg, char *buf, size_t len)
+{
+	const struct tcp_opts	*o = cfg->opts;
+	size_t			 i;
+
+	for (i = 0; o->source.ss.ss_family != 0 && i < cfg->ntargets; i++)
+		if (cfg->addrs[i].ss.ss_family != o->source.ss.ss_family) {
+			snprintf(buf, len, "target %s is not of the source "
+			    "address's family", cfg->targets[i]);
+			return (buf);
+		}
+	return (NULL);
+}
+
+static enum probe_result
+tcp_classify(int err)
+{
+	switch (err) {
+	case 0:
+		return (PR_SUCCESS);
+	case ECONNREFUSED:
+		return (PR_REFUSED);
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+	case ENONET:
+		return (PR_UNREACHABLE);
+	case ETIMEDOUT:
+		return (PR_TIMEOUT);
+	default:
+		return (PR_ERROR);
+	}
+}
+
+static void
+tcp_end(struct probe_run *run, int err)
+{
+	if (err != 0)
+		snprintf(run->obs.detail, sizeof(run->obs.detail), "%s",
+		    strerror(err));
+	else
+		snprintf(run->obs.detail, sizeof(run->obs.detail), "connected");
+	probe_done(run, tcp_classify(err));
+}
+
+static void
+tcp_writable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct probe_run	*run = arg;
+	int			 err = 0;
+	socklen_t		 len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	tcp_end(run, err);
+}
+
+static void
+tcp_start(struct probe_run *run)
+{
+	struct tcp_run		*t = run->state;
+	const struct tcp_opts	*o = run->cfg->opts;
+	const struct np_addr	*a = run->addr;
+
+	t->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (t->fd == -1 || (o->source.ss.ss_family != 0 &&
+	    bind(t->fd, (const struct sockaddr *)&o->source.ss,
+	    o->source.len) == -1)) {
+		snprintf(run->obs.detail, sizeof(run->obs.detail), "%s: %s",
+		    t->fd == -1 ? "socket" : "bind source", strerror(errno));
+		probe_done(run, PR_ERROR);
+		return;
+	}
+	if (connect(t->fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+		tcp_end(run, 0);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		tcp_end(run, errno);
+		return;
+	}
+	t->ev = event_new(run->base, t->fd, EV_WRITE, tcp_writable, run);
+	if (t->ev == NULL || event_add(t->ev, NULL) == -1)
+		fatalx("tcp: cannot add event");
+}
+
+static void
+tcp_finish(struct probe_run *run, int timed_out)
+{
+	struct tcp_run	*t = run->state;
+	struct linger	 l = { 1, 0 };
+
+	if (t->ev != NULL) {
+		event_free(t->ev);
+		t->ev = NULL;
+	}
+	if (t->fd >= 0) {
+		setsockopt(t->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(t->fd);
+	}
+	t->fd = -1;
+}
+
+const struct probe_type probe_type_tcp = {
+	.name = "tcp",
+	.target_port = NP_PORT_REQUIRED,
+	.default_port = tcp_default_port,
+	.opts = tcp_opt_defs,
+	.nopts = NP_NELEM(tcp_opt_defs),
+	.opts_size = sizeof(struct tcp_opts),
+	.check = tcp_check,
+	.state_size = sizeof(struct tcp_run),
+	.start = tcp_start,
+	.finish = tcp_finish,
+	.success_word = "open",
+};
