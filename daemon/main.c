@@ -75,8 +75,12 @@ sd_notify_msg(const char *msg)
 
 /* ---- config loading ------------------------------------------------ */
 
+/*
+ * Load a config; errors go to stderr as bare FILE:LINE:COL lines (for
+ * editors and --check-config) or, in the running daemon, to the log.
+ */
 static struct np_config *
-load(const char *path)
+load(const char *path, int to_log)
 {
 	struct cfg_errors	 errs;
 	struct np_config	*conf;
@@ -84,9 +88,13 @@ load(const char *path)
 
 	if ((conf = config_load_file(path, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msg[i]);
-		fprintf(stderr, "%s: %zu error%s\n", path, errs.n,
-		    errs.n == 1 ? "" : "s");
+			if (to_log)
+				log_err("%s", errs.msg[i]);
+			else
+				fprintf(stderr, "%s\n", errs.msg[i]);
+		if (!to_log)
+			fprintf(stderr, "%s: %zu error%s\n", path, errs.n,
+			    errs.n == 1 ? "" : "s");
 		cfg_errors_free(&errs);
 	}
 	return (conf);
@@ -183,7 +191,7 @@ reload(struct np_daemon *d)
 
 	sd_notify_msg("RELOADING=1");
 	log_info("reloading %s", d->conf->path);
-	if ((conf = load(d->conf->path)) == NULL) {
+	if ((conf = load(d->conf->path, 1)) == NULL) {
 		log_err("reload of %s failed; keeping the running "
 		    "configuration", d->conf->path);
 		config_applied(d, 0);
@@ -410,7 +418,7 @@ main(int argc, char *argv[])
 	log_init(verbosity);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((conf = load(path)) == NULL)
+	if ((conf = load(path, 0)) == NULL)
 		return (2);
 	if (check) {
 		printf("%s: OK (%zu probes, %zu targets)\n", path,

@@ -138,7 +138,7 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 {
 	struct target_state	**old = d->ts, **nts, **hit;
 	size_t			 nold = d->nts, n = 0, i, t, kept = 0;
-	char			*key;
+	char			*key, *taken = xcalloc(nold, 1);
 
 	for (i = 0; i < conf->nprobes; i++)
 		n += conf->probes[i].ntargets;
@@ -152,9 +152,9 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			hit = nold ? bsearch(key, old, nold, sizeof(*old),
 			    key_cmp) : NULL;
 			free(key);
-			if (hit != NULL && *hit != NULL) {
+			if (hit != NULL && !taken[hit - old]) {
 				nts[n] = *hit;
-				*hit = NULL;
+				taken[hit - old] = 1;
 				if (nts[n]->run != NULL)
 					probe_run_abort(nts[n]->run);
 				nts[n]->running = 0;
@@ -174,7 +174,9 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			n++;
 		}
 	for (i = 0; i < nold; i++)
-		target_state_free(old[i]);
+		if (!taken[i])
+			target_state_free(old[i]);
+	free(taken);
 	free(old);
 
 	assign_phases(nts, n);

@@ -1,1 +1,214 @@
-int main(void){return 0;}
+/*
+ * Series store and Prometheus text exposition, against golden text.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "daemon/netprobed.h"
+#include "probes/probe.h"
+
+static char *
+render(struct store *st)
+{
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 len;
+	char		*s;
+
+	store_render(st, b);
+	len = evbuffer_get_length(b);
+	s = xmalloc(len + 1);
+	evbuffer_remove(b, s, len);
+	s[len] = '\0';
+	evbuffer_free(b);
+	return (s);
+}
+
+static void
+test_golden(void **state)
+{
+	static const double	 bounds[] = { 0.1, 1 };
+	struct store		*st = store_new();
+	struct family		*c, *g, *h;
+	char			 k1[] = "probe", v1[] = "gw", k2[] = "target",
+				 v2[] = "10.0.0.1";
+	struct np_label		 lv[] = { { k1, v1 }, { k2, v2 } };
+	struct np_labels	 l = { lv, 2 };
+	struct series		*s1, *s2, *hs;
+	char			*out;
+
+	c = store_family(st, "x_runs_total", "Runs.", METRIC_COUNTER, NULL,
+	    0);
+	g = store_family(st, "x_up", "Up or \\ down.\nSecond line.",
+	    METRIC_GAUGE, NULL, 0);
+	h = store_family(st, "x_seconds", "Latency.", METRIC_HISTOGRAM,
+	    bounds, 2);
+	s1 = store_series(st, c, &l, "result", "success", NULL);
+	s2 = store_series(st, c, &l, "result", "timeout", NULL);
+	series_add(s1, 3);
+	assert_ptr_equal(store_series(st, c, &l, "result", "success", NULL),
+	    s1);
+	/* a gauge never set is not exported; an escaped value is */
+	store_series(st, g, &l, NULL);
+	series_set(store_series(st, g, NULL, "name", "a\"b\\c\nd", NULL), 0.5);
+	hs = store_series(st, h, NULL, NULL);
+	series_observe(hs, 0.05);
+	series_observe(hs, 0.5);
+	series_observe(hs, 7);
+	series_observe(hs, NAN);	/* ignored */
+	(void)s2;
+
+	out = render(st);
+	assert_string_equal(out,
+	    "# HELP x_runs_total Runs.\n"
+	    "# TYPE x_runs_total counter\n"
+	    "x_runs_total{probe=\"gw\",target=\"10.0.0.1\",result=\"success\"} 3\n"
+	    "x_runs_total{probe=\"gw\",target=\"10.0.0.1\",result=\"timeout\"} 0\n"
+	    "# HELP x_up Up or \\\\ down.\\nSecond line.\n"
+	    "# TYPE x_up gauge\n"
+	    "x_up{name=\"a\\\"b\\\\c\\nd\"} 0.5\n"
+	    "# HELP x_seconds Latency.\n"
+	    "# TYPE x_seconds histogram\n"
+	    "x_seconds_bucket{le=\"0.1\"} 1\n"
+	    "x_seconds_bucket{le=\"1\"} 2\n"
+	    "x_seconds_bucket{le=\"+Inf\"} 3\n"
+	    "x_seconds_sum 7.55\n"
+	    "x_seconds_count 3\n");
+	free(out);
+	assert_int_equal(store_nseries(st), 5);
+	store_free(st);
+}
+
+static void
+test_release_and_unset(void **state)
+{
+	struct store	*st = store_new();
+	struct family	*g = store_family(st, "y", "Y.", METRIC_GAUGE, NULL, 0);
+	struct series	*a, *b, *c;
+	char		*out;
+
+	a = store_series(st, g, NULL, "k", "a", NULL);
+	b = store_series(st, g, NULL, "k", "b", NULL);
+	c = store_series(st, g, NULL, "k", "c", NULL);
+	series_set(a, 1);
+	series_set(b, 2);
+	series_set(c, 3);
+	store_release(st, b);
+	series_unset(c);
+	out = render(st);
+	assert_string_equal(out, "# HELP y Y.\n# TYPE y gauge\ny{k=\"a\"} 1\n");
+	free(out);
+	/* a released series can be made again, fresh */
+	b = store_series(st, g, NULL, "k", "b", NULL);
+	assert_false(series_value(b) != 0);
+	store_release(st, a);
+	store_release(st, b);
+	store_release(st, c);
+	assert_int_equal(store_nseries(st), 0);
+	out = render(st);
+	assert_string_equal(out, "");	/* no samples, no HELP either */
+	free(out);
+	/* registering again returns the same family */
+	assert_ptr_equal(store_family(st, "y", "", METRIC_GAUGE, NULL, 0), g);
+	store_free(st);
+}
+
+static void
+test_many_series(void **state)
+{
+	struct store	*st = store_new();
+	struct family	*c = store_family(st, "z_total", "Z.", METRIC_COUNTER,
+			    NULL, 0);
+	struct series	*s[5000];
+	char		 v[16];
+	int		 i;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		s[i] = store_series(st, c, NULL, "i", v, NULL);
+		series_add(s[i], i);
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		assert_ptr_equal(store_series(st, c, NULL, "i", v, NULL),
+		    s[i]);
+	}
+	for (i = 0; i < 5000; i += 2)
+		store_release(st, s[i]);
+	assert_int_equal(store_nseries(st), 2500);
+	assert_true(series_value(s[4999]) == 4999);
+	store_free(st);
+}
+
+/* The per-target series a probe result lands in. */
+static void
+test_target_state_record(void **state)
+{
+	static const char	 yaml[] =
+	    "probes:\n"
+	    "  - name: gw\n"
+	    "    type: tcp\n"
+	    "    targets: [\"127.0.0.1:22\"]\n"
+	    "    labels: {zone: extranet}\n";
+	struct cfg_errors	 errs;
+	struct np_config	*conf;
+	struct store		*st = store_new();
+	struct target_state	*ts;
+	struct probe_obs	 obs;
+	char			*out;
+
+	conf = config_load_string("t.yaml", yaml, sizeof(yaml) - 1, &errs);
+	assert_non_null(conf);
+	ts = target_state_new(st, &conf->probes[0], 0);
+	out = render(st);
+	/* before any run: counters and histogram at zero, no gauges */
+	assert_null(strstr(out, "probe_success"));
+	assert_non_null(strstr(out, "netprobe_probe_duration_seconds_count{"
+	    "probe=\"gw\",type=\"tcp\",target=\"127.0.0.1:22\","
+	    "zone=\"extranet\"} 0\n"));
+	free(out);
+
+	memset(&obs, 0, sizeof(obs));
+	obs.result = PR_REFUSED;
+	obs.duration = 0.25;
+	target_state_record(ts, &obs);
+	target_state_record(ts, &obs);
+	obs.result = PR_SUCCESS;
+	target_state_record(ts, &obs);
+	out = render(st);
+	assert_non_null(strstr(out, "probe_success{probe=\"gw\",type=\"tcp\","
+	    "target=\"127.0.0.1:22\",zone=\"extranet\"} 1\n"));
+	assert_non_null(strstr(out, "probe_duration_seconds{probe=\"gw\","
+	    "type=\"tcp\",target=\"127.0.0.1:22\",zone=\"extranet\"} 0.25\n"));
+	assert_non_null(strstr(out, "netprobe_probe_runs_total{probe=\"gw\","
+	    "type=\"tcp\",target=\"127.0.0.1:22\",zone=\"extranet\","
+	    "result=\"refused\"} 2\n"));
+	assert_non_null(strstr(out, "result=\"success\"} 1\n"));
+	free(out);
+	target_state_free(ts);
+	assert_int_equal(store_nseries(st), 0);
+	store_free(st);
+	config_free(conf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_release_and_unset),
+		cmocka_unit_test(test_many_series),
+		cmocka_unit_test(test_target_state_record),
+	};
+
+	return (cmocka_run_group_tests_name("store", tests, NULL, NULL));
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Valgrind over the unit tests and one daemon session (start, scrape,
+# reload, stop): any memory error or leak fails.  BUILD is the build dir.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+BUILD=${BUILD:-$here/..}
+vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=9)
+status=0
+
+for t in "$BUILD"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	case "$t" in *.o|*.log|*.trs) continue ;; esac
+	if "${vg[@]}" "$t" >/dev/null 2>"$BUILD/vg.err"; then
+		echo "ok: $(basename "$t")"
+	else
+		echo "FAILED: $(basename "$t")"; cat "$BUILD/vg.err"; status=1
+	fi
+done
+
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+port=19599
+cat > "$tmp/a.yaml" <<YAML
+listen: 127.0.0.1:$port
+defaults: {interval: 500ms, timeout: 400ms}
+probes:
+  - {name: lo, type: icmp, targets: [127.0.0.1, "::1"], count: 2, packet_interval: 50ms}
+  - {name: closed, type: tcp, targets: ["127.0.0.1:1"]}
+YAML
+"${vg[@]}" "$BUILD/netprobed" -c "$tmp/a.yaml" --once >/dev/null 2>"$tmp/once.err" || {
+	rc=$?; [ $rc -eq 1 ] || { echo "FAILED: --once under valgrind (rc $rc)"; cat "$tmp/once.err"; status=1; }
+}
+"${vg[@]}" "$BUILD/netprobed" -c "$tmp/a.yaml" 2>"$tmp/d.err" &
+pid=$!
+end=$((SECONDS + 30))
+until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^probe_success{probe="closed"'; do
+	[ $SECONDS -ge $end ] && { echo "FAILED: daemon under valgrind never served metrics"; status=1; break; }
+	sleep 0.1
+done
+printf 'listen: 127.0.0.1:%s\nprobes: [{name: lo, type: icmp, targets: [127.0.0.1]}]\n' $port > "$tmp/a.yaml"
+kill -HUP $pid
+end=$((SECONDS + 30))
+until ! curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q 'probe="closed"'; do
+	[ $SECONDS -ge $end ] && { echo "FAILED: reload under valgrind"; status=1; break; }
+	sleep 0.1
+done
+echo 'probes: [' > "$tmp/a.yaml"	# a broken reload must not leak either
+kill -HUP $pid
+end=$((SECONDS + 30))
+until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^netprobe_config_last_reload_successful 0'; do
+	[ $SECONDS -ge $end ] && { echo "FAILED: bad reload under valgrind"; status=1; break; }
+	sleep 0.1
+done
+kill -TERM $pid
+if wait $pid; then echo "ok: daemon session"; else
+	echo "FAILED: daemon session under valgrind"; status=1; fi
+pid=
+grep -v '^netprobed: ' "$tmp/d.err" || true
+exit $status
