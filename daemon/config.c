@@ -34,6 +34,13 @@ cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
+cfg_error_at(struct cfg_errors *, const char *, size_t, size_t, const char *,
+    va_list) __attribute__((format(printf, 5, 0)));
+static void
+cfg_error_raw(struct cfg_errors *, const char *, size_t, size_t, const char *,
+    ...) __attribute__((format(printf, 5, 6)));
+
+static void
 cfg_error_at(struct cfg_errors *errs, const char *file, size_t line,
     size_t col, const char *fmt, va_list ap)
 {

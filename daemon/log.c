@@ -28,6 +28,9 @@ log_setlevel(int verbosity)
 	log_verbosity = verbosity;
 }
 
+static void	log_vmsg(enum log_level, const char *, va_list, const char *)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap, const char *suffix)
 {

@@ -288,9 +288,20 @@ run_daemon(struct np_config *conf)
 
 /* ---- --once -------------------------------------------------------- */
 
+/*
+ * --once starts every run, but paced (ONCE_BATCH per millisecond) so a
+ * config with thousands of targets does not overflow the receive queues
+ * with replies that all arrive in the same instant.
+ */
+#define ONCE_BATCH	50
+
 struct once {
 	struct event_base	*base;
-	size_t			 pending;
+	struct np_config	*conf;
+	struct probe_run	**runs;
+	size_t			 n, started, pending;
+	size_t			 probe, target;	/* next to start */
+	struct event		*pacer;
 };
 
 static void
@@ -300,6 +311,26 @@ once_done(struct probe_run *run, void *arg)
 
 	if (--o->pending == 0)
 		event_base_loopbreak(o->base);
+}
+
+static void
+once_pace(evutil_socket_t fd, short ev, void *arg)
+{
+	struct once	*o = arg;
+	struct timeval	 tv = { 0, 1000 };
+	size_t		 k;
+
+	for (k = 0; k < ONCE_BATCH && o->started < o->n; k++) {
+		while (o->target >= o->conf->probes[o->probe].ntargets) {
+			o->probe++;
+			o->target = 0;
+		}
+		o->runs[o->started] = xcalloc(1, sizeof(struct probe_run));
+		probe_run_start(o->runs[o->started++], o->base,
+		    &o->conf->probes[o->probe], o->target++, once_done, o);
+	}
+	if (o->started < o->n)
+		evtimer_add(o->pacer, &tv);
 }
 
 static void
@@ -328,33 +359,33 @@ print_once(const struct probe_run *run, FILE *f)
 static int
 run_once(struct np_config *conf)
 {
-	struct once		 o;
-	struct probe_run	**runs;
-	size_t			 n = count_targets(conf), i, t, k = 0, failed = 0;
+	struct once	o;
+	size_t		i, failed = 0;
 
 	memset(&o, 0, sizeof(o));
 	if ((o.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	runs = xcalloc(n, sizeof(*runs));
-	o.pending = n;
-	for (i = 0; i < conf->nprobes; i++)
-		for (t = 0; t < conf->probes[i].ntargets; t++) {
-			runs[k] = xcalloc(1, sizeof(**runs));
-			probe_run_start(runs[k++], o.base, &conf->probes[i], t,
-			    once_done, &o);
-		}
-	if (o.pending > 0)
-		event_base_dispatch(o.base);
+	o.conf = conf;
+	o.n = o.pending = count_targets(conf);
+	o.runs = xcalloc(o.n, sizeof(*o.runs));
+	if ((o.pacer = evtimer_new(o.base, once_pace, &o)) == NULL)
+		fatalx("evtimer_new failed");
+	if (o.n > 0) {
+		once_pace(-1, 0, &o);
+		if (o.pending > 0)
+			event_base_dispatch(o.base);
+	}
 
 	printf("%-20s %-5s %-24s %-12s %12s  %s\n", "PROBE", "TYPE", "TARGET",
 	    "RESULT", "LATENCY", "DETAIL");
-	for (i = 0; i < n; i++) {
-		print_once(runs[i], stdout);
-		failed += runs[i]->obs.result != PR_SUCCESS;
-		probe_run_free(runs[i]);
+	for (i = 0; i < o.n; i++) {
+		print_once(o.runs[i], stdout);
+		failed += o.runs[i]->obs.result != PR_SUCCESS;
+		probe_run_free(o.runs[i]);
 	}
-	printf("%zu of %zu succeeded\n", n - failed, n);
-	free(runs);
+	printf("%zu of %zu succeeded\n", o.n - failed, o.n);
+	free(o.runs);
+	event_free(o.pacer);
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
 			probe_types[i]->shutdown();

@@ -134,10 +134,15 @@ same_addr(const struct np_addr *a, const struct sockaddr_storage *b)
 static int
 icmp_sock_setup(struct icmp_sock *s)
 {
-	int	on = 1, rcvbuf = 1 << 20, pmtu;
+	int	on = 1, rcvbuf = 4 << 20, pmtu;
 
 	setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
-	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* replies from many targets arrive together: a deep queue keeps
+	 * them; FORCE needs CAP_NET_ADMIN, else rmem_max caps it */
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf));
 	if (s->family == AF_INET) {
 		if (!s->dgram) {
 			struct icmp_filter	f;
@@ -228,6 +233,20 @@ icmp_shutdown(void)
 	socks = NULL;
 }
 
+/* A request that could not be sent counts as answered: no reply comes. */
+static void
+icmp_send_failed(struct icmp_run *r, unsigned i, int err)
+{
+	r->answered[i] = 1;
+	r->nanswered++;
+	r->nerrors++;
+	r->error_kind = err == EMSGSIZE ? ICMPK_TOO_BIG :
+	    (err == ENETUNREACH || err == EHOSTUNREACH) ? ICMPK_UNREACH :
+	    ICMPK_OTHER;
+	snprintf(r->run->obs.detail, sizeof(r->run->obs.detail), "send: %s",
+	    strerror(err));
+}
+
 static void
 icmp_send_one(struct icmp_run *r)
 {
@@ -243,11 +262,18 @@ icmp_send_one(struct icmp_run *r)
 	struct cmsghdr		*c;
 	unsigned		 i = r->nsent;
 	size_t			 len;
+	unsigned		 n;
 	int			 ttl = (int)o->ttl;
 
-	/* a free sequence number; the table is far larger than in-flight */
-	while (slots[next_seq].r != NULL)
+	/* a free sequence number: 65536 echoes may be in flight at once */
+	for (n = 0; slots[next_seq].r != NULL && n < 65536; n++)
 		next_seq++;
+	r->nsent++;
+	r->run->obs.sent++;
+	if (n == 65536) {
+		icmp_send_failed(r, i, ENOBUFS);
+		return;
+	}
 	r->seq[i] = next_seq++;
 	slots[r->seq[i]].r = r;
 	slots[r->seq[i]].idx = (uint8_t)i;
@@ -275,19 +301,8 @@ icmp_send_one(struct icmp_run *r)
 	}
 	r->tx_wall[i] = now_wall_ns();
 	r->tx_mono[i] = now_mono_ns();
-	r->nsent++;
-	r->run->obs.sent++;
-	if (sendmsg(r->sock->fd, &msg, 0) == -1) {
-		/* counts as answered: no reply can come for it */
-		r->answered[i] = 1;
-		r->nanswered++;
-		r->nerrors++;
-		r->error_kind = errno == EMSGSIZE ? ICMPK_TOO_BIG :
-		    (errno == ENETUNREACH || errno == EHOSTUNREACH) ?
-		    ICMPK_UNREACH : ICMPK_OTHER;
-		snprintf(r->run->obs.detail, sizeof(r->run->obs.detail),
-		    "send: %s", strerror(errno));
-	}
+	if (sendmsg(r->sock->fd, &msg, 0) == -1)
+		icmp_send_failed(r, i, errno);
 }
 
 static enum probe_result
