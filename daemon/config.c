@@ -27,6 +27,7 @@ struct cfg_ctx {
 	yaml_document_t		*doc;
 	struct cfg_errors	*errs;
 	struct np_config	*conf;
+	int			 defaults_bad;	/* reported once, not per probe */
 };
 
 static void
@@ -109,6 +110,16 @@ node(struct cfg_ctx *c, int id)
 	return (yaml_document_get_node(c->doc, id));
 }
 
+static int
+is_plain_null(const yaml_node_t *n)
+{
+	const char	*v = (const char *)n->data.scalar.value;
+
+	return (n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0));
+}
+
 /* A scalar's text, or NULL after reporting what was expected. */
 static const char *
 scalar(struct cfg_ctx *c, yaml_node_t *n, const char *key, const char *what)
@@ -118,22 +129,16 @@ scalar(struct cfg_ctx *c, yaml_node_t *n, const char *key, const char *what)
 		    node_kind(n));
 		return (NULL);
 	}
+	if (is_plain_null(n)) {
+		cfg_error(c, n, "'%s' expects %s, got no value", key, what);
+		return (NULL);
+	}
 	if (strlen((const char *)n->data.scalar.value) !=
 	    n->data.scalar.length) {
 		cfg_error(c, n, "'%s' contains a NUL byte", key);
 		return (NULL);
 	}
 	return ((const char *)n->data.scalar.value);
-}
-
-static int
-is_plain_null(const yaml_node_t *n)
-{
-	const char	*v = (const char *)n->data.scalar.value;
-
-	return (n->type == YAML_SCALAR_NODE &&
-	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0));
 }
 
 static int
@@ -156,7 +161,7 @@ typedef void (*key_fn)(struct cfg_ctx *, const char *key, yaml_node_t *val,
 static void
 mapping_walk(struct cfg_ctx *c, yaml_node_t *map, const char *const *known,
     size_t nknown, int (*extra)(const char *, void *), key_fn fn, void *arg,
-    const char *where)
+    const char *where, const char *extra_names)
 {
 	yaml_node_pair_t	*p, *q;
 	yaml_node_t		*k, *v, *k2;
@@ -196,12 +201,28 @@ mapping_walk(struct cfg_ctx *c, yaml_node_t *map, const char *const *known,
 				    sizeof(list) - off, "%s%s", i ? ", " : "",
 				    known[i]);
 			cfg_error(c, k, "unknown key '%s' in %s (known: %s%s)",
-			    key, where, list, extra ? ", and the type's options"
-			    : "");
+			    key, where, list, extra_names ? extra_names : "");
 			continue;
 		}
 		fn(c, key, v, k, arg);
 	}
+}
+
+/* The value node of key in a mapping, or the mapping if it is absent. */
+static yaml_node_t *
+mapping_value(struct cfg_ctx *c, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = node(c, p->key);
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0)
+			return (node(c, p->value));
+	}
+	return (map);
 }
 
 static int
@@ -318,6 +339,8 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 	const char		*name, *val;
 	size_t			 i;
 
+	if (is_plain_null(map))
+		return;
 	if (mapping_expect(c, map, "'labels'") == -1)
 		return;
 	for (p = map->data.mapping.pairs.start;
@@ -347,7 +370,7 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 			cfg_error(c, k, "duplicate label '%s'", name);
 			continue;
 		}
-		if ((val = scalar(c, v, name, "a label value")) == NULL)
+		if ((val = scalar(c, v, name, "a string value")) == NULL)
 			continue;
 		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
 		out->v[out->n].name = xstrdup(name);
@@ -395,7 +418,7 @@ parse_site(struct cfg_ctx *c, yaml_node_t *n)
 	if (mapping_expect(c, n, "'site'") == -1)
 		return;
 	mapping_walk(c, n, known, NP_NELEM(known), NULL, site_key, NULL,
-	    "site");
+	    "site", NULL);
 }
 
 /* ---- defaults ------------------------------------------------------ */
@@ -430,16 +453,24 @@ parse_defaults(struct cfg_ctx *c, yaml_node_t *n)
 {
 	static const char *const known[] = { "interval", "timeout" };
 	struct defaults_seen	 seen = { NULL, NULL };
+	char			 t[32], iv[32];
 
 	if (mapping_expect(c, n, "'defaults'") == -1)
 		return;
 	mapping_walk(c, n, known, NP_NELEM(known), NULL, defaults_key, &seen,
-	    "defaults");
+	    "defaults", NULL);
 	if ((seen.interval || seen.timeout) &&
-	    c->conf->default_timeout_ms >= c->conf->default_interval_ms)
+	    c->conf->default_timeout_ms >= c->conf->default_interval_ms) {
+		format_duration_ms(c->conf->default_timeout_ms, t,
+		    sizeof(t));
+		format_duration_ms(c->conf->default_interval_ms, iv,
+		    sizeof(iv));
 		cfg_error(c, seen.timeout ? seen.timeout : seen.interval,
-		    "default timeout must be shorter than the default "
-		    "interval");
+		    "default timeout (%s%s) must be shorter than the default "
+		    "interval (%s%s)", t, seen.timeout ? "" : ", built in", iv,
+		    seen.interval ? "" : ", built in");
+		c->defaults_bad = 1;
+	}
 }
 
 /* ---- probes -------------------------------------------------------- */
@@ -619,9 +650,10 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	struct probe_parse	 pp;
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
-	const char		*s, *msg;
-	char			 types[128], buf[256];
-	size_t			 before = c->errs->n;
+	const char		*s, *msg, *blame = NULL;
+	char			 types[256], buf[256], t[32], iv[32];
+	char			 where[96], opts[128];
+	size_t			 before = c->errs->n, i, off;
 
 	memset(&pp, 0, sizeof(pp));
 	pp.p = p;
@@ -629,8 +661,10 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	p->line = (int)n->start_mark.line + 1;
 	p->interval_ms = c->conf->default_interval_ms;
 	p->timeout_ms = c->conf->default_timeout_ms;
-	if (mapping_expect(c, n, "a probe entry") == -1)
+	if (mapping_expect(c, n, "a probe entry") == -1) {
+		p->name = xstrdup("?");
 		return;
+	}
 
 	/* name and type first: the type decides which keys are valid */
 	for (kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top;
@@ -670,23 +704,37 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	if (p->name == NULL)
 		p->name = xstrdup("?");
 
+	where[0] = opts[0] = '\0';
+	snprintf(where, sizeof(where), "probe '%s'", p->name);
+	for (i = 0, off = 0; p->type != NULL && i < p->type->nopts &&
+	    off < sizeof(opts); i++)
+		off += (size_t)snprintf(opts + off, sizeof(opts) - off,
+		    "%s%s", i ? ", " : "; " , p->type->opts[i].name);
+	if (p->type != NULL && p->type->nopts > 0)
+		snprintf(types, sizeof(types), "; %s options: %s",
+		    p->type->name, opts + 2);
+	else
+		types[0] = '\0';
 	mapping_walk(c, n, known, NP_NELEM(known), is_type_opt, probe_key, &pp,
-	    "a probe entry");
+	    where, types);
 	if (p->type == NULL)
 		return;
 	if (pp.targets == NULL)
 		cfg_error(c, n, "probe '%s' has no 'targets'", p->name);
 	else
 		parse_targets(c, &pp);
-	if (p->timeout_ms >= p->interval_ms)
+	if (p->timeout_ms >= p->interval_ms &&
+	    (pp.timeout || pp.interval || !c->defaults_bad)) {
+		format_duration_ms(p->timeout_ms, t, sizeof(t));
+		format_duration_ms(p->interval_ms, iv, sizeof(iv));
 		cfg_error(c, pp.timeout ? pp.timeout : pp.interval ?
-		    pp.interval : n, "probe '%s': timeout (%llums) must be "
-		    "shorter than interval (%llums)", p->name,
-		    (unsigned long long)p->timeout_ms,
-		    (unsigned long long)p->interval_ms);
+		    pp.interval : n, "probe '%s': timeout (%s) must be "
+		    "shorter than interval (%s)", p->name, t, iv);
+	}
 	if (c->errs->n == before && p->type->check != NULL &&
-	    (msg = p->type->check(p, buf, sizeof(buf))) != NULL)
-		cfg_error(c, n, "probe '%s': %s", p->name, msg);
+	    (msg = p->type->check(p, buf, sizeof(buf), &blame)) != NULL)
+		cfg_error(c, blame ? mapping_value(c, n, blame) : n,
+		    "probe '%s': %s", p->name, msg);
 }
 
 static void
@@ -744,6 +792,8 @@ top_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 {
 	const char	*s, *why;
 
+	if (is_plain_null(v) && strcmp(key, "listen") != 0)
+		return;		/* "site:" alone: nothing to set */
 	if (strcmp(key, "site") == 0)
 		parse_site(c, v);
 	else if (strcmp(key, "defaults") == 0)
@@ -781,7 +831,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 		return;
 	}
 	mapping_walk(c, root, known, NP_NELEM(known), NULL, top_key, NULL,
-	    "the configuration");
+	    "the configuration", NULL);
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
 		k = node(c, p->key);
@@ -793,6 +843,25 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 	}
 	if (c->conf->site_name == NULL)
 		c->conf->site_name = xstrdup("default");
+}
+
+static void
+yaml_syntax_error(struct cfg_errors *errs, const char *name,
+    const yaml_parser_t *parser)
+{
+	char	ctx[160] = "";
+
+	if (parser->context != NULL)
+		snprintf(ctx, sizeof(ctx), " %s", parser->context);
+	if (parser->context != NULL &&
+	    (parser->context_mark.line != parser->problem_mark.line ||
+	    parser->context_mark.column != parser->problem_mark.column))
+		snprintf(ctx, sizeof(ctx), " %s (started at line %zu, column "
+		    "%zu)", parser->context, parser->context_mark.line + 1,
+		    parser->context_mark.column + 1);
+	cfg_error_raw(errs, name, parser->problem_mark.line,
+	    parser->problem_mark.column, "YAML syntax error: %s%s",
+	    parser->problem ? parser->problem : "unknown", ctx);
 }
 
 struct np_config *
@@ -819,11 +888,7 @@ config_load_string(const char *name, const char *text, size_t len,
 		fatalx("yaml_parser_initialize failed");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		cfg_error_raw(errs, name, parser.problem_mark.line,
-		    parser.problem_mark.column, "YAML syntax error: %s%s%s",
-		    parser.problem ? parser.problem : "unknown",
-		    parser.context ? " " : "",
-		    parser.context ? parser.context : "");
+		yaml_syntax_error(errs, name, &parser);
 		goto done;
 	}
 	loaded = 1;
@@ -841,9 +906,7 @@ config_load_string(const char *name, const char *text, size_t len,
 			    "only one YAML document is allowed");
 		yaml_document_delete(&extra);
 	} else
-		cfg_error_raw(errs, name, parser.problem_mark.line,
-		    parser.problem_mark.column, "YAML syntax error: %s",
-		    parser.problem ? parser.problem : "unknown");
+		yaml_syntax_error(errs, name, &parser);
 done:
 	if (loaded)
 		yaml_document_delete(&doc);

@@ -41,7 +41,7 @@ uint64_t	 now_mono_ns(void);
 uint64_t	 now_wall_ns(void);
 
 /*
- * Parse a duration: a positive decimal integer and a unit (ms, s, m, h),
+ * Parse a duration: a decimal integer and a unit (ms, s, m, h),
  * possibly several ("1m30s").  Returns 0 and stores milliseconds, or -1
  * with a static reason in *why.
  */

@@ -316,7 +316,7 @@ format_double(double v, char *buf, size_t len)
 		snprintf(buf, len, "NaN");
 	else if (isinf(v))
 		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
-	else if (v == (double)(int64_t)v && fabs(v) < 1e15)
+	else if (fabs(v) < 1e15 && v == (double)(int64_t)v)
 		snprintf(buf, len, "%lld", (long long)v);
 	else {
 		/* the shortest of %.15g and %.17g that reads back exactly */

@@ -184,7 +184,7 @@ parse_addr(const char *s, int want_port, struct np_addr *a, const char **why)
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&a->ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&a->ss;
 	long		 port = want_port >= 0 ? want_port : 0;
-	int		 has_port = 0;
+	int		 has_port = 0, bracketed = 0;
 	size_t		 hlen;
 	char		*end;
 
@@ -195,6 +195,7 @@ parse_addr(const char *s, int want_port, struct np_addr *a, const char **why)
 			return (-1);
 		}
 		hlen = (size_t)(p - s - 1);
+		bracketed = 1;
 		s++;
 		p++;
 		if (*p == ':') {
@@ -242,6 +243,10 @@ parse_addr(const char *s, int want_port, struct np_addr *a, const char **why)
 	}
 
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		if (bracketed) {
+			*why = "brackets are only for IPv6 addresses";
+			return (-1);
+		}
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
 		a->len = sizeof(*sin);

@@ -96,22 +96,26 @@ icmp_opts_default(void *p)
 }
 
 static const char *
-icmp_check(const struct probe_cfg *cfg, char *buf, size_t len)
+icmp_check(const struct probe_cfg *cfg, char *buf, size_t len,
+    const char **key)
 {
 	const struct icmp_opts	*o = cfg->opts;
 	size_t			 i;
+	char			 pi[32], to[32];
 
 	if ((o->count - 1) * o->packet_interval >= cfg->timeout_ms) {
-		snprintf(buf, len, "%llu packets %llums apart do not fit in "
-		    "the %llums timeout", (unsigned long long)o->count,
-		    (unsigned long long)o->packet_interval,
-		    (unsigned long long)cfg->timeout_ms);
+		format_duration_ms(o->packet_interval, pi, sizeof(pi));
+		format_duration_ms(cfg->timeout_ms, to, sizeof(to));
+		snprintf(buf, len, "%llu packets %s apart do not fit in the "
+		    "%s timeout", (unsigned long long)o->count, pi, to);
+		*key = "packet_interval";
 		return (buf);
 	}
 	for (i = 0; o->source.ss.ss_family != 0 && i < cfg->ntargets; i++)
 		if (cfg->addrs[i].ss.ss_family != o->source.ss.ss_family) {
 			snprintf(buf, len, "target %s is not of the source "
 			    "address's family", cfg->targets[i]);
+			*key = "source";
 			return (buf);
 		}
 	return (NULL);

@@ -83,10 +83,11 @@ struct probe_type {
 	void			(*opts_default)(void *);
 	/*
 	 * Cross-field validation after parsing.  Returns NULL, or a message
-	 * (static or in buf) reported at the probe entry.
+	 * (static or in buf), reported at the value of *key if the type sets
+	 * it and the entry has that key, else at the probe entry.
 	 */
 	const char		*(*check)(const struct probe_cfg *, char *buf,
-				    size_t len);
+				    size_t len, const char **key);
 	/* Per-run state. */
 	size_t			 state_size;
 	/* Begin one run; must not block; ends in probe_done(). */

@@ -40,7 +40,8 @@ tcp_default_port(const void *p)
 }
 
 static const char *
-tcp_check(const struct probe_cfg *cfg, char *buf, size_t len)
+tcp_check(const struct probe_cfg *cfg, char *buf, size_t len,
+    const char **key)
 {
 	const struct tcp_opts	*o = cfg->opts;
 	size_t			 i;
@@ -49,6 +50,7 @@ tcp_check(const struct probe_cfg *cfg, char *buf, size_t len)
 		if (cfg->addrs[i].ss.ss_family != o->source.ss.ss_family) {
 			snprintf(buf, len, "target %s is not of the source "
 			    "address's family", cfg->targets[i]);
+			*key = "source";
 			return (buf);
 		}
 	return (NULL);
