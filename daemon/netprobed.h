@@ -181,6 +181,8 @@ struct series	*store_series(struct store *, struct family *,
 		    const struct np_labels *base, ...);
 struct series	*store_series_v(struct store *, struct family *,
 		    const struct np_labels *base, const char *const *extra);
+struct series	*store_series_va(struct store *, struct family *,
+		    const struct np_labels *base, va_list);
 void		 store_release(struct store *, struct series *);
 void		 series_set(struct series *, double);
 void		 series_add(struct series *, double);

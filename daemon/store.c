@@ -208,22 +208,32 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 }
 
 struct series *
-store_series(struct store *st, struct family *f, const struct np_labels *base,
-    ...)
+store_series_va(struct store *st, struct family *f,
+    const struct np_labels *base, va_list ap)
 {
 	const char	*extra[17];
-	va_list		 ap;
 	size_t		 n = 0;
 
-	va_start(ap, base);
 	while (n < NP_NELEM(extra) - 1 &&
 	    (extra[n] = va_arg(ap, const char *)) != NULL)
 		n++;
-	va_end(ap);
 	extra[n] = NULL;
 	if (n % 2 != 0)
 		fatalx("store_series: odd number of label strings");
 	return (store_series_v(st, f, base, extra));
+}
+
+struct series *
+store_series(struct store *st, struct family *f, const struct np_labels *base,
+    ...)
+{
+	struct series	*s;
+	va_list		 ap;
+
+	va_start(ap, base);
+	s = store_series_va(st, f, base, ap);
+	va_end(ap);
+	return (s);
 }
 
 void

@@ -100,7 +100,6 @@ icmp_check(const struct probe_cfg *cfg, char *buf, size_t len,
     const char **key)
 {
 	const struct icmp_opts	*o = cfg->opts;
-	size_t			 i;
 	char			 pi[32], to[32];
 
 	if ((o->count - 1) * o->packet_interval >= cfg->timeout_ms) {
@@ -111,14 +110,7 @@ icmp_check(const struct probe_cfg *cfg, char *buf, size_t len,
 		*key = "packet_interval";
 		return (buf);
 	}
-	for (i = 0; o->source.ss.ss_family != 0 && i < cfg->ntargets; i++)
-		if (cfg->addrs[i].ss.ss_family != o->source.ss.ss_family) {
-			snprintf(buf, len, "target %s is not of the source "
-			    "address's family", cfg->targets[i]);
-			*key = "source";
-			return (buf);
-		}
-	return (NULL);
+	return (probe_check_source(cfg, &o->source, buf, len, key));
 }
 
 static int

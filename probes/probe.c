@@ -59,6 +59,22 @@ probe_type_list(char *buf, size_t len)
 	}
 }
 
+const char *
+probe_check_source(const struct probe_cfg *cfg, const struct np_addr *src,
+    char *buf, size_t len, const char **key)
+{
+	size_t	i;
+
+	for (i = 0; src->ss.ss_family != 0 && i < cfg->ntargets; i++)
+		if (cfg->addrs[i].ss.ss_family != src->ss.ss_family) {
+			snprintf(buf, len, "target %s is not of the source "
+			    "address's family", cfg->targets[i]);
+			*key = "source";
+			return (buf);
+		}
+	return (NULL);
+}
+
 /* ---- runs ---------------------------------------------------------- */
 
 static void
@@ -209,17 +225,13 @@ labels_push(struct np_labels *l, const char *name, const char *value)
 struct series *
 target_series(struct target_state *ts, struct family *f, ...)
 {
-	const char	*extra[9];
+	struct series	*s;
 	va_list		 ap;
-	size_t		 n = 0;
 
 	va_start(ap, f);
-	while (n < NP_NELEM(extra) - 1 &&
-	    (extra[n] = va_arg(ap, const char *)) != NULL)
-		n++;
+	s = store_series_va(ts->store, f, &ts->labels, ap);
 	va_end(ap);
-	extra[n] = NULL;
-	return (store_series_v(ts->store, f, &ts->labels, extra));
+	return (s);
 }
 
 struct target_state *

@@ -117,6 +117,10 @@ const struct probe_type *probe_type_find(const char *);
 /* "icmp, tcp": for error messages. */
 void		 probe_type_list(char *, size_t);
 
+/* For check(): every target has the family of the `source` option. */
+const char	*probe_check_source(const struct probe_cfg *,
+		    const struct np_addr *, char *, size_t, const char **);
+
 /* Start a run: arms the deadline at cfg->timeout_ms, calls type->start. */
 void		 probe_run_start(struct probe_run *, struct event_base *,
 		    const struct probe_cfg *, size_t target,

@@ -44,16 +44,8 @@ tcp_check(const struct probe_cfg *cfg, char *buf, size_t len,
     const char **key)
 {
 	const struct tcp_opts	*o = cfg->opts;
-	size_t			 i;
 
-	for (i = 0; o->source.ss.ss_family != 0 && i < cfg->ntargets; i++)
-		if (cfg->addrs[i].ss.ss_family != o->source.ss.ss_family) {
-			snprintf(buf, len, "target %s is not of the source "
-			    "address's family", cfg->targets[i]);
-			*key = "source";
-			return (buf);
-		}
-	return (NULL);
+	return (probe_check_source(cfg, &o->source, buf, len, key));
 }
 
 static enum probe_result
