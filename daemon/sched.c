@@ -155,8 +155,10 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			if (hit != NULL && !taken[hit - old]) {
 				nts[n] = *hit;
 				taken[hit - old] = 1;
-				if (nts[n]->run != NULL)
+				if (nts[n]->run != NULL) {
 					probe_run_abort(nts[n]->run);
+					nts[n]->run->cfg = NULL;
+				}
 				nts[n]->running = 0;
 				nts[n]->cfg = &conf->probes[i];
 				nts[n]->target = t;

@@ -83,7 +83,7 @@ run_end(struct probe_run *run, int timed_out)
 	run->active = 0;
 	if (run->deadline != NULL)
 		event_del(run->deadline);
-	run->cfg->type->finish(run, timed_out);
+	run->type->finish(run, timed_out);
 	run->obs.duration = (double)(now_mono_ns() - run->start_ns) / 1e9;
 }
 
@@ -112,8 +112,7 @@ probe_run_start(struct probe_run *run, struct event_base *base,
 
 	if (run->active)
 		fatalx("probe_run_start: run of %s already active", cfg->name);
-	if (run->state == NULL || run->cfg == NULL ||
-	    run->cfg->type != cfg->type) {
+	if (run->state == NULL || run->type != cfg->type) {
 		free(run->state);
 		run->state = xcalloc(1, cfg->type->state_size);
 	} else
@@ -127,6 +126,7 @@ probe_run_start(struct probe_run *run, struct event_base *base,
 	}
 	memset(&run->obs, 0, sizeof(run->obs));
 	run->cfg = cfg;
+	run->type = cfg->type;
 	run->target = target;
 	run->addr = &cfg->addrs[target];
 	run->base = base;

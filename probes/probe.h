@@ -55,7 +55,9 @@ struct opt_def {
 };
 
 struct probe_run {
+	/* cfg is valid only while the run is active (a reload frees it) */
 	const struct probe_cfg	*cfg;
+	const struct probe_type	*type;
 	size_t			 target;	/* index into cfg->targets */
 	const struct np_addr	*addr;
 	struct event_base	*base;

@@ -40,11 +40,20 @@ until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^probe_su
 	[ $SECONDS -ge $end ] && { echo "FAILED: daemon under valgrind never served metrics"; status=1; break; }
 	sleep 0.1
 done
-printf 'listen: 127.0.0.1:%s\nprobes: [{name: lo, type: icmp, targets: [127.0.0.1]}]\n' $port > "$tmp/a.yaml"
+# a reload that keeps probe "lo": its next runs use the kept state
+runs() { curl -s --max-time 2 "http://127.0.0.1:$port/metrics" |
+	awk '/^netprobe_probe_runs_total\{probe="lo",type="icmp",target="127.0.0.1"/{print $2}'; }
+printf 'listen: 127.0.0.1:%s\ndefaults: {interval: 500ms, timeout: 400ms}\nprobes: [{name: lo, type: icmp, targets: [127.0.0.1], count: 2, packet_interval: 50ms}]\n' $port > "$tmp/a.yaml"
 kill -HUP $pid
 end=$((SECONDS + 30))
 until ! curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q 'probe="closed"'; do
 	[ $SECONDS -ge $end ] && { echo "FAILED: reload under valgrind"; status=1; break; }
+	sleep 0.1
+done
+before=$(runs)
+end=$((SECONDS + 30))
+until [ "$(runs)" -ge $((${before:-0} + 2)) ] 2>/dev/null; do
+	[ $SECONDS -ge $end ] && { echo "FAILED: kept probe did not run after reload"; status=1; break; }
 	sleep 0.1
 done
 echo 'probes: [' > "$tmp/a.yaml"	# a broken reload must not leak either
