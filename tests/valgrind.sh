@@ -11,10 +11,10 @@ status=0
 for t in "$BUILD"/tests/unit/test_*; do
 	[ -x "$t" ] || continue
 	case "$t" in *.o|*.log|*.trs) continue ;; esac
-	if "${vg[@]}" "$t" >/dev/null 2>"$BUILD/vg.err"; then
+	if "${vg[@]}" "$t" >/dev/null 2>"$BUILD/valgrind-unit.err"; then
 		echo "ok: $(basename "$t")"
 	else
-		echo "FAILED: $(basename "$t")"; cat "$BUILD/vg.err"; status=1
+		echo "FAILED: $(basename "$t")"; cat "$BUILD/valgrind-unit.err"; status=1
 	fi
 done
 
