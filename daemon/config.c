@@ -377,7 +377,8 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 		out->v[out->n].value = xstrdup(val);
 		out->n++;
 	}
-	qsort(out->v, out->n, sizeof(*out->v), label_cmp);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), label_cmp);
 }
 
 /* ---- site ---------------------------------------------------------- */

@@ -143,7 +143,8 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 	for (i = 0; i < conf->nprobes; i++)
 		n += conf->probes[i].ntargets;
 	nts = xcalloc(n, sizeof(*nts));
-	qsort(old, nold, sizeof(*old), ts_cmp);
+	if (nold > 1)
+		qsort(old, nold, sizeof(*old), ts_cmp);
 
 	n = 0;
 	for (i = 0; i < conf->nprobes; i++)

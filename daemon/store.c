@@ -122,7 +122,8 @@ store_family(struct store *st, const char *name, const char *help,
 	f->type = type;
 	if (type == METRIC_HISTOGRAM) {
 		f->bounds = xcalloc(nbounds, sizeof(double));
-		memcpy(f->bounds, bounds, nbounds * sizeof(double));
+		if (nbounds > 0)
+			memcpy(f->bounds, bounds, nbounds * sizeof(double));
 		f->nbounds = nbounds;
 	}
 	if (st->last != NULL)
