@@ -186,6 +186,14 @@ is "$RC" 2 "a stray argument exits 2"
 run -c
 is "$RC" 2 "-c without a file exits 2"
 
+# ---- the shipped examples are valid -------------------------------------
+
+for ex in "$top_srcdir"/examples/*.yaml; do
+	run -c "$ex" --check-config
+	is "$RC" 0 "examples/$(basename "$ex") passes --check-config" ||
+		diag "$ERR"
+done
+
 # ---- regressions and known bugs ----------------------------------------
 
 run --help

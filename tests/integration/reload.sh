@@ -12,9 +12,7 @@
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "$0")/../lib/tap.sh"
 
-[ -x "$NETPROBED" ] || skip_all "no netprobed binary at $NETPROBED"
-icmp_possible ||
-	skip_all "ICMP needs root or net.ipv4.ping_group_range to include our group"
+need_daemon
 
 T=$TAP_TMPDIR
 NP_PORT=19530

@@ -506,6 +506,14 @@ start_netprobed()
 
 # icmp_possible: raw ICMP (root) or datagram ICMP (our gid within
 # net.ipv4.ping_group_range) is available to netprobed
+# need_daemon: skip the whole file unless the binary is there and ICMP works
+need_daemon()
+{
+	[ -x "$NETPROBED" ] || skip_all "no netprobed binary at $NETPROBED"
+	icmp_possible || skip_all \
+	    "ICMP needs root or net.ipv4.ping_group_range to include our group"
+}
+
 icmp_possible()
 {
 	local lo hi g
