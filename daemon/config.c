@@ -481,6 +481,7 @@ struct probe_parse {
 	yaml_node_t		*entry;
 	yaml_node_t		*targets;
 	yaml_node_t		*interval, *timeout;
+	yaml_node_t		*source;
 	int			 errors;
 };
 
@@ -502,6 +503,158 @@ is_type_opt(const char *key, void *arg)
 
 	/* With an unknown type, don't pile "unknown key" on top. */
 	return (pp->p->type == NULL || type_opt(pp->p->type, key) != NULL);
+}
+
+static const char *
+opt_string(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v)
+{
+	const char	*s;
+
+	if ((s = scalar(c, v, o->name, "a string")) == NULL)
+		return (NULL);
+	if (*s == '\0') {
+		cfg_error(c, v, "'%s' must not be empty", o->name);
+		return (NULL);
+	}
+	if (o->max != 0 && strlen(s) > o->max) {
+		cfg_error(c, v, "'%s' is longer than %llu bytes", o->name,
+		    (unsigned long long)o->max);
+		return (NULL);
+	}
+	return (s);
+}
+
+static int
+opt_regex(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
+    struct np_regex **out)
+{
+	struct np_regex	*r;
+	const char	*s;
+	char		 err[128];
+	int		 rc;
+
+	if ((s = opt_string(c, o, v)) == NULL)
+		return (-1);
+	r = xcalloc(1, sizeof(*r));
+	if ((rc = regcomp(&r->re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(rc, &r->re, err, sizeof(err));
+		cfg_error(c, v, "'%s': invalid regular expression \"%s\": %s",
+		    o->name, s, err);
+		free(r);
+		return (-1);
+	}
+	r->src = xstrdup(s);
+	if (*out != NULL) {
+		regfree(&(*out)->re);
+		free((*out)->src);
+		free(*out);
+	}
+	*out = r;
+	return (0);
+}
+
+static int
+opt_enum(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v, int *out)
+{
+	const char	*s;
+	char		 list[256];
+	size_t		 i, off = 0;
+
+	if ((s = scalar(c, v, o->name, "a word")) == NULL)
+		return (-1);
+	for (i = 0; o->choices[i] != NULL; i++)
+		if (strcmp(s, o->choices[i]) == 0) {
+			*out = (int)i;
+			return (0);
+		}
+	list[0] = '\0';
+	for (i = 0; o->choices[i] != NULL && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i ? ", " : "", o->choices[i]);
+	cfg_error(c, v, "'%s' must be one of %s, got \"%s\"", o->name, list,
+	    s);
+	return (-1);
+}
+
+/* A scalar or a sequence of scalars: strings or whole numbers. */
+static int
+opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
+    void *out)
+{
+	yaml_node_item_t	*it, *first, *top;
+	yaml_node_t		*n;
+	struct np_uintlist	*ul = out;
+	char			***sl = out, **strs = NULL;
+	uint64_t		*nums = NULL, u, max = o->max;
+	size_t			 count = 0, errors = c->errs->n;
+	const char		*s;
+
+	if (v->type == YAML_SCALAR_NODE) {
+		first = top = NULL;
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		first = v->data.sequence.items.start;
+		top = v->data.sequence.items.top;
+	} else {
+		cfg_error(c, v, "'%s' expects a value or a list, got %s",
+		    o->name, node_kind(v));
+		return (-1);
+	}
+	for (it = first; first == NULL || it < top; it++) {
+		n = first == NULL ? v : node(c, *it);
+		if (o->kind == OPT_UINTLIST) {
+			if (parse_uint_node(c, n, o->name, o->min, max, &u) ==
+			    0) {
+				nums = xreallocarray(nums, count + 1,
+				    sizeof(*nums));
+				nums[count++] = u;
+			}
+		} else if ((s = scalar(c, n, o->name, "a string")) != NULL) {
+			if (o->max != 0 && count == o->max) {
+				cfg_error(c, n, "'%s' takes at most %llu items",
+				    o->name, (unsigned long long)o->max);
+				break;
+			}
+			strs = xreallocarray(strs, count + 2, sizeof(*strs));
+			strs[count++] = xstrdup(s);
+			strs[count] = NULL;
+		}
+		if (first == NULL)
+			break;
+	}
+	if (count == 0 && c->errs->n == errors)
+		cfg_error(c, v, "'%s' must not be empty", o->name);
+	if (o->kind == OPT_UINTLIST) {
+		free(ul->v);
+		ul->v = nums;
+		ul->n = count;
+	} else {
+		if (*sl != NULL) {
+			for (count = 0; (*sl)[count] != NULL; count++)
+				free((*sl)[count]);
+			free(*sl);
+		}
+		*sl = strs;
+	}
+	return (c->errs->n == errors ? 0 : -1);
+}
+
+static void
+opt_map(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *map,
+    struct np_labels *out)
+{
+	yaml_node_pair_t	*p;
+	const char		*k, *val;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		if ((k = scalar(c, node(c, p->key), o->name, "keys")) == NULL ||
+		    (val = scalar(c, node(c, p->value), k, "a string")) == NULL)
+			continue;
+		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+		out->v[out->n].name = xstrdup(k);
+		out->v[out->n].value = xstrdup(val);
+		out->n++;
+	}
 }
 
 static int
@@ -539,6 +692,24 @@ parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 			return (-1);
 		}
 		return (0);
+	case OPT_STRING:
+		if ((s = opt_string(c, o, v)) == NULL)
+			return (-1);
+		free(*(char **)(base + o->off));
+		*(char **)(base + o->off) = xstrdup(s);
+		return (0);
+	case OPT_REGEX:
+		return (opt_regex(c, o, v, (struct np_regex **)(base + o->off)));
+	case OPT_ENUM:
+		return (opt_enum(c, o, v, (int *)(base + o->off)));
+	case OPT_STRLIST:
+	case OPT_UINTLIST:
+		return (opt_list(c, o, v, base + o->off));
+	case OPT_MAP:
+		if (mapping_expect(c, v, o->name) == -1)
+			return (-1);
+		opt_map(c, o, v, (struct np_labels *)(base + o->off));
+		return (0);
 	}
 	return (-1);
 }
@@ -550,6 +721,8 @@ probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 	struct probe_parse	*pp = arg;
 	struct probe_cfg	*p = pp->p;
 	const struct opt_def	*o;
+	const char		*s, *why;
+	uint64_t		 u;
 	size_t			 before = c->errs->n;
 
 	if (strcmp(key, "name") == 0 || strcmp(key, "type") == 0)
@@ -570,6 +743,26 @@ probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 			pp->timeout = v;
 	} else if (strcmp(key, "labels") == 0) {
 		parse_labels(c, v, &p->labels);
+	} else if (strcmp(key, "source") == 0) {
+		if ((s = scalar(c, v, key, "an IP address")) != NULL &&
+		    parse_addr(s, NP_PORT_NONE, &p->net.source, &why) == -1)
+			cfg_error(c, v, "'source': invalid address \"%s\": %s",
+			    s, why);
+		else if (s != NULL)
+			pp->source = v;
+	} else if (strcmp(key, "interface") == 0) {
+		if ((s = scalar(c, v, key, "an interface name")) == NULL)
+			;
+		else if (*s == '\0' || strlen(s) >= sizeof(p->net.ifname) ||
+		    strpbrk(s, "/ \t:") != NULL)
+			cfg_error(c, v, "'interface': \"%s\" is not an interface "
+			    "name (1 to 15 characters, no '/', ':' or spaces)",
+			    s);
+		else
+			snprintf(p->net.ifname, sizeof(p->net.ifname), "%s", s);
+	} else if (strcmp(key, "fwmark") == 0) {
+		if (parse_uint_node(c, v, key, 1, UINT32_MAX, &u) == 0)
+			p->net.fwmark = (uint32_t)u;
 	} else if ((o = type_opt(p->type, key)) != NULL) {
 		parse_opt(c, o, v, p->opts);
 	}
@@ -583,8 +776,8 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 	yaml_node_t		*seq = pp->targets, *t;
 	yaml_node_item_t	*it, *first, *top;
 	const char		*s, *why;
-	char			 buf[NP_ADDRSTRLEN];
-	int			 want, single = 0;
+	char			 buf[256];
+	int			 single = 0;
 	size_t			 i;
 
 	if (seq->type == YAML_SCALAR_NODE) {
@@ -605,10 +798,6 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 		pp->errors++;
 		return;
 	}
-	want = p->type->target_port;
-	if (want == NP_PORT_REQUIRED && p->type->default_port != NULL &&
-	    p->type->default_port(p->opts) > 0)
-		want = p->type->default_port(p->opts);
 	for (it = first; single || it < top; it++) {
 		t = single ? seq : node(c, *it);
 		if ((s = scalar(c, t, "targets", "an address")) == NULL) {
@@ -617,14 +806,22 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 		}
 		p->addrs = xreallocarray(p->addrs, p->ntargets + 1,
 		    sizeof(*p->addrs));
-		if (parse_addr(s, want, &p->addrs[p->ntargets], &why) == -1) {
+		if ((why = probe_target_parse(p->type, p->opts, s,
+		    &p->addrs[p->ntargets], buf, sizeof(buf))) != NULL) {
 			cfg_error(c, t, "invalid %s target \"%s\": %s",
 			    p->type->name, s, why);
 			pp->errors++;
 			goto next;
 		}
-		format_addr(&p->addrs[p->ntargets],
-		    p->type->target_port != NP_PORT_NONE, buf, sizeof(buf));
+		if (p->net.source.ss.ss_family != 0 &&
+		    p->addrs[p->ntargets].len != 0 &&
+		    p->addrs[p->ntargets].ss.ss_family !=
+		    p->net.source.ss.ss_family) {
+			cfg_error(c, pp->source, "probe '%s': target %s is not "
+			    "of the source address's family", p->name, buf);
+			pp->errors++;
+			goto next;
+		}
 		for (i = 0; i < p->ntargets; i++)
 			if (strcmp(p->targets[i], buf) == 0)
 				break;
@@ -647,7 +844,8 @@ static void
 parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 {
 	static const char *const known[] = { "name", "type", "targets",
-	    "target", "interval", "timeout", "labels" };
+	    "target", "interval", "timeout", "labels", "source",
+	    "interface", "fwmark" };
 	struct probe_parse	 pp;
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
@@ -749,7 +947,10 @@ probe_cfg_free(struct probe_cfg *p)
 	free(p->targets);
 	free(p->addrs);
 	labels_free(&p->labels);
-	free(p->opts);
+	if (p->type != NULL)
+		probe_opts_free(p->type, p->opts);
+	else
+		free(p->opts);
 }
 
 static void

@@ -49,6 +49,10 @@ uint64_t	 sched_next(uint64_t now_ms, uint64_t last_ms, uint64_t phase_ms,
 void		 sched_apply(struct np_daemon *, struct np_config *);
 void		 sched_stop(struct np_daemon *);
 
+/* responder.c: `netprobed --responder ADDR:PORT`, the far end of the
+ * udp and media probes.  Runs until SIGTERM; returns the exit status. */
+int		 responder_run(const char *spec);
+
 /* http.c */
 /* Bind the listener for conf->listen; 0, or -1 with a logged error. */
 int		 http_start(struct np_daemon *, const struct np_addr *);

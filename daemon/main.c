@@ -29,12 +29,16 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: netprobed [-c FILE] [--check-config | --once] [-v | -q]\n"
+	    "       netprobed --responder ADDR:PORT\n"
 	    "\n"
 	    "  -c, --config FILE   configuration (default %s)\n"
 	    "  -n, --check-config  validate the configuration and exit\n"
 	    "                      (0: valid, 2: errors as FILE:LINE:COL)\n"
 	    "  -1, --once          run every probe once, print a table and\n"
 	    "                      exit (0: all succeeded, 1: some failed)\n"
+	    "  -R, --responder ADDR:PORT\n"
+	    "                      answer udp and media probes on ADDR:PORT\n"
+	    "                      (run one beside the MCU); no config\n"
 	    "  -v, --verbose       more logging (repeat for debug)\n"
 	    "  -q, --quiet         only warnings and errors\n"
 	    "  -V, --version       print the version and exit\n"
@@ -400,18 +404,19 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, '1' },
+		{ "responder", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char		*path = DEFAULT_CONFIG;
+	const char		*path = DEFAULT_CONFIG, *responder = NULL;
 	struct np_config	*conf;
 	int			 ch, check = 0, once = 0, verbosity =
 				    LOG_LVL_INFO, rc;
 
-	while ((ch = getopt_long(argc, argv, "c:n1vqVh", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "c:n1R:vqVh", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'c':
@@ -422,6 +427,9 @@ main(int argc, char *argv[])
 			break;
 		case '1':
 			once = 1;
+			break;
+		case 'R':
+			responder = optarg;
 			break;
 		case 'v':
 			verbosity++;
@@ -448,6 +456,15 @@ main(int argc, char *argv[])
 	}
 	log_init(verbosity);
 	signal(SIGPIPE, SIG_IGN);
+	if (responder != NULL) {
+		if (check || once) {
+			usage(stderr);
+			return (2);
+		}
+		rc = responder_run(responder);
+		libevent_global_shutdown();
+		return (rc);
+	}
 
 	if ((conf = load(path, 0)) == NULL)
 		return (2);

@@ -104,7 +104,12 @@ struct np_labels {
 	size_t		 n;
 };
 
-enum probe_expect { EXPECT_OK = 0 };
+/* Where a probe's packets leave from: common keys of every probe. */
+struct probe_net {
+	struct np_addr		 source;	/* family 0: kernel's choice */
+	char			 ifname[16];	/* "": any (SO_BINDTODEVICE) */
+	uint32_t		 fwmark;	/* 0: none (SO_MARK) */
+};
 
 struct probe_cfg {
 	char			*name;
@@ -115,6 +120,7 @@ struct probe_cfg {
 	uint64_t		 interval_ms;
 	uint64_t		 timeout_ms;
 	struct np_labels	 labels;
+	struct probe_net	 net;
 	void			*opts;		/* type->opts_size bytes */
 	int			 line;		/* of the entry, 1-based */
 };

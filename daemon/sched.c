@@ -65,7 +65,7 @@ run_done(struct probe_run *run, void *arg)
 	int			 ok = obs->result == PR_SUCCESS;
 
 	ts->running = 0;
-	target_state_record(ts, obs);
+	target_state_record(ts, run);
 	if (ts->last_ok != ok)
 		log_msg(ts->last_ok == -1 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		    "probe %s target %s: %s (%s%s%s)", ts->cfg->name,
@@ -90,6 +90,8 @@ tick(evutil_socket_t fd, short ev, void *arg)
 		if (ts->run == NULL)
 			ts->run = xcalloc(1, sizeof(*ts->run));
 		ts->running = 1;
+		ts->run->lag = ts->next_ms != 0 && now_ms() > ts->next_ms ?
+		    (double)(now_ms() - ts->next_ms) / 1e3 : 0;
 		probe_run_start(ts->run, d->base, ts->cfg, ts->target,
 		    run_done, ts);
 	}

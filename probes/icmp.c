@@ -1,8 +1,8 @@
 /*
  * icmp: IPv4 and IPv6 echo.  All targets share one socket per address
- * family (and per source/DF setting); replies are matched by identifier,
- * sequence, source address and a per-run cookie in the payload, so a
- * stale or spoofed answer never counts.  RTTs use the kernel's receive
+ * family (and per network context and DF setting); replies are matched
+ * by a per-run random identifier, sequence, source address and a per-run
+ * cookie in the payload, so a stale or spoofed answer never counts.  RTTs use the kernel's receive
  * timestamp (SO_TIMESTAMPNS) where it gives one.
  *
  * Raw sockets need CAP_NET_RAW; without it we fall back to unprivileged
@@ -35,14 +35,13 @@ struct icmp_opts {
 	uint64_t	size;			/* payload bytes */
 	int		dont_fragment;
 	uint64_t	ttl;			/* 0: system default */
-	struct np_addr	source;			/* ss_family 0: none */
 };
 
 struct icmp_sock {
 	int			 family;
 	int			 dgram;		/* kernel owns the id */
 	int			 df;
-	struct np_addr		 source;
+	struct probe_net	 net;
 	int			 fd;
 	struct event		*ev;
 	struct icmp_sock	*next;
@@ -53,6 +52,7 @@ struct icmp_run {
 	struct icmp_sock	*sock;
 	struct event		*tx;
 	uint32_t		 cookie;
+	uint16_t		 id;
 	unsigned		 count, nsent, nanswered, nerrors;
 	enum icmp_kind		 error_kind;
 	uint16_t		 seq[PROBE_MAX_SAMPLES];
@@ -67,22 +67,18 @@ static struct {
 	uint8_t		 idx;
 } slots[65536];
 static uint16_t		 next_seq;
-static uint16_t		 ident;
 static struct icmp_sock	*socks;
 
 static void	icmp_read(evutil_socket_t, short, void *);
 
 static const struct opt_def icmp_opt_defs[] = {
-	{ "count", OPT_UINT, offsetof(struct icmp_opts, count), 1,
-	    PROBE_MAX_SAMPLES },
-	{ "packet_interval", OPT_DURATION,
-	    offsetof(struct icmp_opts, packet_interval), 1, 60000 },
-	{ "size", OPT_UINT, offsetof(struct icmp_opts, size),
-	    ICMP_MIN_PAYLOAD, 65000 },
-	{ "dont_fragment", OPT_BOOL, offsetof(struct icmp_opts, dont_fragment),
-	    0, 1 },
-	{ "ttl", OPT_UINT, offsetof(struct icmp_opts, ttl), 1, 255 },
-	{ "source", OPT_ADDR, offsetof(struct icmp_opts, source), 0, 0 },
+	OPT("count", OPT_UINT, struct icmp_opts, count, 1, PROBE_MAX_SAMPLES),
+	OPT("packet_interval", OPT_DURATION, struct icmp_opts,
+	    packet_interval, 1, 60000),
+	OPT("size", OPT_UINT, struct icmp_opts, size, ICMP_MIN_PAYLOAD,
+	    65000),
+	OPT("dont_fragment", OPT_BOOL, struct icmp_opts, dont_fragment, 0, 1),
+	OPT("ttl", OPT_UINT, struct icmp_opts, ttl, 1, 255),
 };
 
 static void
@@ -110,7 +106,7 @@ icmp_check(const struct probe_cfg *cfg, char *buf, size_t len,
 		*key = "packet_interval";
 		return (buf);
 	}
-	return (probe_check_source(cfg, &o->source, buf, len, key));
+	return (NULL);
 }
 
 static int
@@ -166,16 +162,13 @@ icmp_sock_setup(struct icmp_sock *s)
 		    sizeof(pmtu)) == -1)
 			return (-1);
 	}
-	if (s->source.ss.ss_family != 0 &&
-	    bind(s->fd, (struct sockaddr *)&s->source.ss, s->source.len) == -1)
-		return (-1);
-	return (0);
+	return (probe_net_apply(s->fd, &s->net, s->family));
 }
 
-/* The shared socket for this family/source/DF, opened on first use. */
+/* The shared socket for this family/context/DF, opened on first use. */
 static struct icmp_sock *
 icmp_sock_get(struct event_base *base, int family, const struct icmp_opts *o,
-    char *why, size_t whylen)
+    const struct probe_net *net, char *why, size_t whylen)
 {
 	struct icmp_sock	*s;
 	int			 proto = family == AF_INET ? IPPROTO_ICMP :
@@ -183,14 +176,12 @@ icmp_sock_get(struct event_base *base, int family, const struct icmp_opts *o,
 
 	for (s = socks; s != NULL; s = s->next)
 		if (s->family == family && s->df == o->dont_fragment &&
-		    memcmp(&s->source, &o->source, sizeof(s->source)) == 0)
+		    memcmp(&s->net, net, sizeof(s->net)) == 0)
 			return (s);
-	if (ident == 0)
-		ident = (uint16_t)(arc4random() | 1);
 	s = xcalloc(1, sizeof(*s));
 	s->family = family;
 	s->df = o->dont_fragment;
-	s->source = o->source;
+	s->net = *net;
 	s->fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (s->fd == -1 && (errno == EPERM || errno == EACCES)) {
 		s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK |
@@ -274,7 +265,7 @@ icmp_send_one(struct icmp_run *r)
 	slots[r->seq[i]].r = r;
 	slots[r->seq[i]].idx = (uint8_t)i;
 	len = icmp_echo_build(pkt, sizeof(pkt), a->ss.ss_family == AF_INET6,
-	    ident, r->seq[i], r->cookie, (size_t)o->size);
+	    r->id, r->seq[i], r->cookie, (size_t)o->size);
 
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = pkt;
@@ -299,6 +290,9 @@ icmp_send_one(struct icmp_run *r)
 	r->tx_mono[i] = now_mono_ns();
 	if (sendmsg(r->sock->fd, &msg, 0) == -1)
 		icmp_send_failed(r, i, errno);
+	else
+		probe_log(r->run, "echo request id %u seq %u, %zu bytes",
+		    r->id, r->seq[i], len);
 }
 
 static enum probe_result
@@ -340,8 +334,9 @@ icmp_start(struct probe_run *run)
 	r->run = run;
 	r->count = (unsigned)o->count;
 	r->cookie = arc4random();
+	r->id = (uint16_t)arc4random();
 	r->sock = icmp_sock_get(run->base, run->addr->ss.ss_family, o,
-	    run->obs.detail, sizeof(run->obs.detail));
+	    &run->cfg->net, run->obs.detail, sizeof(run->obs.detail));
 	if (r->sock == NULL) {
 		probe_done(run, PR_ERROR);
 		return;
@@ -392,9 +387,8 @@ icmp_got(struct icmp_sock *s, const uint8_t *buf, size_t len,
 	    s->family == AF_INET && !s->dgram, &info) == -1 ||
 	    info.kind == ICMPK_OTHER)
 		return;
-	if (!s->dgram && info.id != ident)
-		return;
-	if ((r = slots[info.seq].r) == NULL || r->sock != s)
+	if ((r = slots[info.seq].r) == NULL || r->sock != s ||
+	    (!s->dgram && info.id != r->id))
 		return;
 	i = slots[info.seq].idx;
 	if (r->answered[i])
@@ -410,6 +404,8 @@ icmp_got(struct icmp_sock *s, const uint8_t *buf, size_t len,
 		if (obs->nrtt < PROBE_MAX_SAMPLES)
 			obs->rtt[obs->nrtt++] = rtt;
 		obs->received++;
+		probe_log(r->run, "echo reply seq %u, rtt %.3fms", info.seq,
+		    rtt * 1e3);
 	} else {
 		char	 host[NP_ADDRSTRLEN];
 		struct np_addr	 a;
@@ -521,8 +517,9 @@ icmp_attach(struct target_state *ts)
 }
 
 static void
-icmp_record(struct target_state *ts, const struct probe_obs *obs)
+icmp_record(struct target_state *ts, const struct probe_run *run)
 {
+	const struct probe_obs	*obs = &run->obs;
 	double		min, avg, max, jitter;
 	unsigned	i;
 

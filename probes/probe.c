@@ -4,10 +4,15 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "probes/probe.h"
@@ -15,6 +20,15 @@
 const struct probe_type *const probe_types[] = {
 	&probe_type_icmp,
 	&probe_type_tcp,
+	&probe_type_udp,
+	&probe_type_dns,
+	&probe_type_http,
+	&probe_type_sip,
+	&probe_type_h323,
+	&probe_type_media,
+	&probe_type_link,
+	&probe_type_route,
+	&probe_type_pmtu,
 	NULL
 };
 
@@ -37,8 +51,10 @@ probe_type_find(const char *name)
 {
 	size_t	i;
 
+	/* a type without start() is not built yet: not offered */
 	for (i = 0; probe_types[i] != NULL; i++)
-		if (strcmp(probe_types[i]->name, name) == 0)
+		if (probe_types[i]->start != NULL &&
+		    strcmp(probe_types[i]->name, name) == 0)
 			return (probe_types[i]);
 	return (NULL);
 }
@@ -51,7 +67,9 @@ probe_type_list(char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; probe_types[i] != NULL && off < len; i++) {
-		n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+		if (probe_types[i]->start == NULL)
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
 		    probe_types[i]->name);
 		if (n < 0)
 			break;
@@ -60,19 +78,138 @@ probe_type_list(char *buf, size_t len)
 }
 
 const char *
-probe_check_source(const struct probe_cfg *cfg, const struct np_addr *src,
-    char *buf, size_t len, const char **key)
+probe_target_parse(const struct probe_type *t, const void *opts,
+    const char *in, struct np_addr *addr, char *canon, size_t len)
 {
-	size_t	i;
+	const char	*why;
+	int		 want = t->target_port;
 
-	for (i = 0; src->ss.ss_family != 0 && i < cfg->ntargets; i++)
-		if (cfg->addrs[i].ss.ss_family != src->ss.ss_family) {
-			snprintf(buf, len, "target %s is not of the source "
-			    "address's family", cfg->targets[i]);
-			*key = "source";
-			return (buf);
-		}
+	if (t->target_parse != NULL)
+		return (t->target_parse(in, opts, addr, canon, len));
+	if (want == NP_PORT_REQUIRED && t->default_port != NULL &&
+	    t->default_port(opts) > 0)
+		want = t->default_port(opts);
+	if (parse_addr(in, want, addr, &why) == -1)
+		return (why);
+	format_addr(addr, t->target_port != NP_PORT_NONE, canon, len);
 	return (NULL);
+}
+
+int
+probe_net_apply(int fd, const struct probe_net *net, int family)
+{
+	int	mark = (int)net->fwmark;
+
+	if (net->ifname[0] != '\0' && setsockopt(fd, SOL_SOCKET,
+	    SO_BINDTODEVICE, net->ifname, (socklen_t)strlen(net->ifname)) == -1)
+		return (-1);
+	if (net->fwmark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1)
+		return (-1);
+	if (net->source.ss.ss_family == family && bind(fd,
+	    (const struct sockaddr *)&net->source.ss, net->source.len) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+probe_socket(struct probe_run *run, int family, int type, int proto)
+{
+	int	fd;
+
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd == -1) {
+		snprintf(run->obs.detail, sizeof(run->obs.detail),
+		    "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (probe_net_apply(fd, &run->cfg->net, family) == -1) {
+		snprintf(run->obs.detail, sizeof(run->obs.detail),
+		    "source/interface/fwmark: %s", strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+void
+probe_remaining(const struct probe_run *run, struct timeval *tv)
+{
+	uint64_t	end = run->start_ns + run->cfg->timeout_ms * 1000000,
+			now = now_mono_ns(), left = end > now ? end - now : 0;
+
+	tv->tv_sec = (time_t)(left / 1000000000);
+	tv->tv_usec = (suseconds_t)(left % 1000000000 / 1000);
+}
+
+void
+probe_log(struct probe_run *run, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (run->debug == NULL)
+		return;
+	evbuffer_add_printf(run->debug, "%9.3fms  ",
+	    (double)(now_mono_ns() - run->start_ns) / 1e6);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(run->debug, fmt, ap);
+	va_end(ap);
+	evbuffer_add(run->debug, "\n", 1);
+}
+
+int
+np_regex_match(const struct np_regex *r, const char *text)
+{
+	return (regexec(&r->re, text, 0, NULL, 0) == 0);
+}
+
+void
+probe_opts_free(const struct probe_type *t, void *opts)
+{
+	const struct opt_def	*o;
+	char			*base = opts, **l;
+	struct np_regex		*re;
+	struct np_labels	*m;
+	size_t			 i, j;
+
+	if (opts == NULL)
+		return;
+	for (i = 0; i < t->nopts; i++) {
+		o = &t->opts[i];
+		switch (o->kind) {
+		case OPT_STRING:
+			free(*(char **)(base + o->off));
+			break;
+		case OPT_STRLIST:
+			l = *(char ***)(base + o->off);
+			for (j = 0; l != NULL && l[j] != NULL; j++)
+				free(l[j]);
+			free(l);
+			break;
+		case OPT_REGEX:
+			if ((re = *(struct np_regex **)(base + o->off)) !=
+			    NULL) {
+				regfree(&re->re);
+				free(re->src);
+				free(re);
+			}
+			break;
+		case OPT_UINTLIST:
+			free(((struct np_uintlist *)(base + o->off))->v);
+			break;
+		case OPT_MAP:
+			m = (struct np_labels *)(base + o->off);
+			for (j = 0; j < m->n; j++) {
+				free(m->v[j].name);
+				free(m->v[j].value);
+			}
+			free(m->v);
+			break;
+		default:
+			break;
+		}
+	}
+	free(opts);
 }
 
 /* ---- runs ---------------------------------------------------------- */
@@ -194,6 +331,11 @@ probe_families_register(struct store *st)
 	store_family(st, "netprobe_probe_duration_seconds",
 	    "Duration of probe runs, in seconds.", METRIC_HISTOGRAM,
 	    duration_buckets, NP_NELEM(duration_buckets));
+	FAM(st, "netprobe_probe_last_run_timestamp_seconds",
+	    "When the last run of the probe ended.", METRIC_GAUGE);
+	FAM(st, "netprobe_probe_schedule_lag_seconds",
+	    "How late the last run started after its scheduled time.",
+	    METRIC_GAUGE);
 }
 
 char *
@@ -259,15 +401,21 @@ target_state_new(struct store *st, const struct probe_cfg *cfg, size_t target)
 	ts->hist = target_series(ts, store_family(st,
 	    "netprobe_probe_duration_seconds", "", METRIC_HISTOGRAM,
 	    NULL, 0), NULL);
+	ts->last_run = target_series(ts, FAM(st,
+	    "netprobe_probe_last_run_timestamp_seconds", "", METRIC_GAUGE),
+	    NULL);
+	ts->lag = target_series(ts, FAM(st,
+	    "netprobe_probe_schedule_lag_seconds", "", METRIC_GAUGE), NULL);
 	if (cfg->type->attach != NULL)
 		cfg->type->attach(ts);
 	return (ts);
 }
 
 void
-target_state_record(struct target_state *ts, const struct probe_obs *obs)
+target_state_record(struct target_state *ts, const struct probe_run *run)
 {
-	enum probe_result	r = obs->result < PR_MAX ? obs->result :
+	const struct probe_obs	*obs = &run->obs;
+	enum probe_result	 r = obs->result < PR_MAX ? obs->result :
 				    PR_ERROR;
 
 	series_set(ts->success, r == PR_SUCCESS);
@@ -278,8 +426,10 @@ target_state_record(struct target_state *ts, const struct probe_obs *obs)
 		    "netprobe_probe_runs_total", "", METRIC_COUNTER), "result",
 		    probe_result_name(r), NULL);
 	series_add(ts->runs[r], 1);
+	series_set(ts->last_run, (double)now_wall_ns() / 1e9);
+	series_set(ts->lag, run->lag);
 	if (ts->cfg->type->record != NULL)
-		ts->cfg->type->record(ts, obs);
+		ts->cfg->type->record(ts, run);
 }
 
 void
@@ -295,6 +445,8 @@ target_state_free(struct target_state *ts)
 	store_release(ts->store, ts->success);
 	store_release(ts->store, ts->duration);
 	store_release(ts->store, ts->hist);
+	store_release(ts->store, ts->last_run);
+	store_release(ts->store, ts->lag);
 	for (i = 0; i < PR_MAX; i++)
 		store_release(ts->store, ts->runs[i]);
 	for (i = 0; i < TS_MAX_EXTRA; i++)

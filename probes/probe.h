@@ -10,6 +10,8 @@
 #ifndef PROBE_H
 #define PROBE_H
 
+#include <regex.h>
+
 #include "daemon/netprobed.h"
 
 struct event;
@@ -39,20 +41,53 @@ struct probe_obs {
 	unsigned		 nrtt;
 };
 
-/* Option kinds a type can declare in its table. */
+/*
+ * Option kinds a type can declare in its table, and what each stores at
+ * `off` in the type's option struct.  The core parses, validates (with
+ * FILE:LINE:COL errors) and frees them; types only read.
+ */
 enum opt_kind {
-	OPT_UINT,		/* unsigned integer within [min, max] */
-	OPT_DURATION,		/* "500ms", stored as uint64_t ms */
-	OPT_BOOL,		/* true/false */
-	OPT_ADDR,		/* IP literal without port, struct np_addr */
+	OPT_UINT,	/* uint64_t within [min, max] */
+	OPT_DURATION,	/* uint64_t ms within [min, max] ms */
+	OPT_BOOL,	/* int, from true/false */
+	OPT_ADDR,	/* struct np_addr, an IP literal without port */
+	OPT_STRING,	/* char *, non-empty, at most max bytes if max != 0 */
+	OPT_STRLIST,	/* char **, NULL-terminated; a scalar or a list of at
+			   most max (if != 0) strings of at least min items */
+	OPT_REGEX,	/* struct np_regex *, POSIX extended */
+	OPT_ENUM,	/* int: index of the value in `choices` */
+	OPT_UINTLIST,	/* struct np_uintlist, each within [min, max] */
+	OPT_MAP,	/* struct np_labels: a mapping of strings, in order */
 };
 
 struct opt_def {
-	const char	*name;
-	enum opt_kind	 kind;
-	size_t		 off;		/* into the type's option struct */
-	uint64_t	 min, max;	/* OPT_UINT, OPT_DURATION */
+	const char		*name;
+	enum opt_kind		 kind;
+	size_t			 off;	/* into the type's option struct */
+	uint64_t		 min, max;
+	const char *const	*choices;	/* OPT_ENUM, NULL-terminated */
 };
+
+/* Table rows: OPT(name, kind, struct, field, min, max). */
+#define OPT(n, k, st, f, lo, hi) \
+	{ (n), (k), offsetof(st, f), (lo), (hi), NULL }
+#define OPT_CHOICE(n, st, f, ch) \
+	{ (n), OPT_ENUM, offsetof(st, f), 0, 0, (ch) }
+
+struct np_regex {
+	char		*src;
+	regex_t		 re;
+};
+
+struct np_uintlist {
+	uint64_t	*v;
+	size_t		 n;
+};
+
+/* Does the regex match this NUL-terminated text? */
+int		 np_regex_match(const struct np_regex *, const char *);
+/* Free what the core allocated for options of this type. */
+void		 probe_opts_free(const struct probe_type *, void *);
 
 struct probe_run {
 	/* cfg is valid only while the run is active (a reload frees it) */
@@ -69,6 +104,9 @@ struct probe_run {
 	/* Called once when the run ends; may free or restart the run. */
 	void			(*done)(struct probe_run *, void *);
 	void			*done_arg;
+	/* /probe?debug=true: the run's steps, if non-NULL (probe_log) */
+	struct evbuffer		*debug;
+	double			 lag;		/* seconds late vs. its slot */
 };
 
 struct target_state;
@@ -79,6 +117,16 @@ struct probe_type {
 	int			 target_port;
 	/* With NP_PORT_REQUIRED: a port from the options, or -1. */
 	int			(*default_port)(const void *opts);
+	/*
+	 * Targets that are not plain addresses (URLs, interface names,
+	 * prefixes): parse one as written into its canonical text (the
+	 * `target` label) and, where it has one, its address (addr->len 0
+	 * otherwise).  Returns NULL, or why it is invalid.  NULL hook: an
+	 * IP literal with a port as target_port says.
+	 */
+	const char		*(*target_parse)(const char *in,
+				    const void *opts, struct np_addr *addr,
+				    char *canon, size_t len);
 	const struct opt_def	*opts;
 	size_t			 nopts;
 	size_t			 opts_size;
@@ -104,7 +152,7 @@ struct probe_type {
 	/* Register type-specific series for a target; update them. */
 	void			(*attach)(struct target_state *);
 	void			(*record)(struct target_state *,
-				    const struct probe_obs *);
+				    const struct probe_run *);
 	/* Words for a successful result in tables ("open" for tcp). */
 	const char		*success_word;
 	/* At exit: release what the type shares across runs.  May be NULL. */
@@ -112,16 +160,35 @@ struct probe_type {
 };
 
 extern const struct probe_type	*const probe_types[];
-extern const struct probe_type	 probe_type_icmp;
-extern const struct probe_type	 probe_type_tcp;
+extern const struct probe_type	 probe_type_icmp, probe_type_tcp,
+				 probe_type_udp, probe_type_dns,
+				 probe_type_http, probe_type_sip,
+				 probe_type_h323, probe_type_media,
+				 probe_type_link, probe_type_route,
+				 probe_type_pmtu;
 
 const struct probe_type *probe_type_find(const char *);
 /* "icmp, tcp": for error messages. */
 void		 probe_type_list(char *, size_t);
 
-/* For check(): every target has the family of the `source` option. */
-const char	*probe_check_source(const struct probe_cfg *,
-		    const struct np_addr *, char *, size_t, const char **);
+/* Parse one target of a probe as its type does (see target_parse). */
+const char	*probe_target_parse(const struct probe_type *, const void *opts,
+		    const char *in, struct np_addr *, char *canon, size_t);
+
+/*
+ * A non-blocking socket for a run, placed per the probe's network
+ * context (bind to source, SO_BINDTODEVICE, SO_MARK).  Returns the fd,
+ * or -1 with run->obs.detail saying why.
+ */
+int		 probe_socket(struct probe_run *, int family, int type,
+		    int proto);
+/* Apply a network context to any socket; -1 with errno on failure. */
+int		 probe_net_apply(int fd, const struct probe_net *, int family);
+/* Remaining time before the run's deadline (0 if passed). */
+void		 probe_remaining(const struct probe_run *, struct timeval *);
+/* A step of the run, kept for /probe?debug=true. */
+void		 probe_log(struct probe_run *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 /* Start a run: arms the deadline at cfg->timeout_ms, calls type->start. */
 void		 probe_run_start(struct probe_run *, struct event_base *,
@@ -149,6 +216,8 @@ struct target_state {
 	struct series		*duration;
 	struct series		*hist;
 	struct series		*runs[PR_MAX];	/* created on first use */
+	struct series		*last_run;	/* wall time of last result */
+	struct series		*lag;
 	struct series		*extra[TS_MAX_EXTRA];
 	/* scheduling (daemon/sched.c) */
 	void			*owner;
@@ -168,7 +237,7 @@ void		 target_state_free(struct target_state *);
 char		*target_state_key(const struct probe_cfg *, size_t target);
 /* Put a finished run's observation into the store. */
 void		 target_state_record(struct target_state *,
-		    const struct probe_obs *);
+		    const struct probe_run *);
 /* Create a series in this target's label set plus extra pairs. */
 struct series	*target_series(struct target_state *, struct family *,
 		    ...);

@@ -18,7 +18,6 @@
 
 struct tcp_opts {
 	uint64_t	port;		/* default port for bare targets */
-	struct np_addr	source;
 };
 
 struct tcp_run {
@@ -27,8 +26,7 @@ struct tcp_run {
 };
 
 static const struct opt_def tcp_opt_defs[] = {
-	{ "port", OPT_UINT, offsetof(struct tcp_opts, port), 1, 65535 },
-	{ "source", OPT_ADDR, offsetof(struct tcp_opts, source), 0, 0 },
+	OPT("port", OPT_UINT, struct tcp_opts, port, 1, 65535),
 };
 
 static int
@@ -37,15 +35,6 @@ tcp_default_port(const void *p)
 	const struct tcp_opts	*o = p;
 
 	return (o->port ? (int)o->port : -1);
-}
-
-static const char *
-tcp_check(const struct probe_cfg *cfg, char *buf, size_t len,
-    const char **key)
-{
-	const struct tcp_opts	*o = cfg->opts;
-
-	return (probe_check_source(cfg, &o->source, buf, len, key));
 }
 
 static enum probe_result
@@ -71,6 +60,7 @@ tcp_classify(int err)
 static void
 tcp_end(struct probe_run *run, int err)
 {
+	probe_log(run, "%s", err ? strerror(err) : "connected");
 	if (err != 0)
 		snprintf(run->obs.detail, sizeof(run->obs.detail), "%s",
 		    strerror(err));
@@ -95,19 +85,14 @@ static void
 tcp_start(struct probe_run *run)
 {
 	struct tcp_run		*t = run->state;
-	const struct tcp_opts	*o = run->cfg->opts;
 	const struct np_addr	*a = run->addr;
 
-	t->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (t->fd == -1 || (o->source.ss.ss_family != 0 &&
-	    bind(t->fd, (const struct sockaddr *)&o->source.ss,
-	    o->source.len) == -1)) {
-		snprintf(run->obs.detail, sizeof(run->obs.detail), "%s: %s",
-		    t->fd == -1 ? "socket" : "bind source", strerror(errno));
+	if ((t->fd = probe_socket(run, a->ss.ss_family, SOCK_STREAM, 0)) ==
+	    -1) {
 		probe_done(run, PR_ERROR);
 		return;
 	}
+	probe_log(run, "connect to %s", run->cfg->targets[run->target]);
 	if (connect(t->fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
 		tcp_end(run, 0);
 		return;
@@ -145,7 +130,6 @@ const struct probe_type probe_type_tcp = {
 	.opts = tcp_opt_defs,
 	.nopts = NP_NELEM(tcp_opt_defs),
 	.opts_size = sizeof(struct tcp_opts),
-	.check = tcp_check,
 	.state_size = sizeof(struct tcp_run),
 	.start = tcp_start,
 	.finish = tcp_finish,

@@ -62,9 +62,9 @@ static const struct bad_case bad_cases[] = {
 	    "    cont: 3\n",
 	    1,
 	    "t.yaml:5:5: unknown key 'cont' in probe 'a' (known: name, "
-	    "type, targets, target, interval, timeout, labels; icmp "
-	    "options: count, packet_interval, size, dont_fragment, ttl,"
-	    " source)", NULL },
+	    "type, targets, target, interval, timeout, labels, source, "
+	    "interface, fwmark; icmp options: count, packet_interval, "
+	    "size, dont_fragment, ttl)", NULL },
 	{ "icmp option on a tcp probe",
 	    "probes:\n"
 	    "  - name: a\n"
@@ -73,8 +73,8 @@ static const struct bad_case bad_cases[] = {
 	    "    count: 3\n",
 	    1,
 	    "t.yaml:5:5: unknown key 'count' in probe 'a' (known: name,"
-	    " type, targets, target, interval, timeout, labels; tcp "
-	    "options: port, source)", NULL },
+	    " type, targets, target, interval, timeout, labels, source,"
+	    " interface, fwmark; tcp options: port)", NULL },
 	{ "duplicate top-level key",
 	    "listen: 127.0.0.1:1\n"
 	    "listen: 127.0.0.1:2\n",
@@ -608,6 +608,34 @@ static const struct bad_case bad_cases[] = {
 	    1,
 	    "t.yaml:5:13: probe 'a': target 127.0.0.1 is not of the "
 	    "source address's family", NULL },
+	{ "interface name with a slash",
+	    "probes:\n"
+	    "  - name: a\n"
+	    "    type: icmp\n"
+	    "    target: 127.0.0.1\n"
+	    "    interface: eth0/1\n",
+	    1,
+	    "t.yaml:5:16: 'interface': \"eth0/1\" is not an interface name "
+	    "(1 to 15 characters, no '/', ':' or spaces)", NULL },
+	{ "interface name too long",
+	    "probes:\n"
+	    "  - name: a\n"
+	    "    type: tcp\n"
+	    "    target: 127.0.0.1:80\n"
+	    "    interface: abcdefghijklmnop\n",
+	    1,
+	    "t.yaml:5:16: 'interface': \"abcdefghijklmnop\" is not an "
+	    "interface name (1 to 15 characters, no '/', ':' or spaces)",
+	    NULL },
+	{ "fwmark zero",
+	    "probes:\n"
+	    "  - name: a\n"
+	    "    type: tcp\n"
+	    "    target: 127.0.0.1:80\n"
+	    "    fwmark: 0\n",
+	    1,
+	    "t.yaml:5:13: 'fwmark' must be between 1 and 4294967295, got 0",
+	    NULL },
 	{ "tcp source of the wrong family",
 	    "probes:\n"
 	    "  - name: a\n"
@@ -974,7 +1002,7 @@ test_good_full(void **state)
 	assert_int_equal(opt_uint(p, "size"), 100);
 	assert_int_equal(opt_uint(p, "ttl"), 64);
 	assert_int_equal(*(const int *)opt_ptr(p, "dont_fragment"), 1);
-	assert_addr(opt_ptr(p, "source"), 0, "127.0.0.1");
+	assert_addr(&p->net.source, 0, "127.0.0.1");
 	assert_int_equal(p->labels.n, 2);
 	assert_string_equal(p->labels.v[0].name, "building");
 	assert_string_equal(p->labels.v[0].value, "b2");

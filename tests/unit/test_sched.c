@@ -74,7 +74,7 @@ test_reload_keeps_state(void **state)
 {
 	struct np_daemon	 d;
 	struct target_state	*kept;
-	struct probe_obs	 obs;
+	struct probe_run	 run;
 	struct np_config	*a, *b;
 
 	memset(&d, 0, sizeof(d));
@@ -91,9 +91,9 @@ test_reload_keeps_state(void **state)
 	assert_int_equal(d.ts[1]->phase_ms, 5000);
 	assert_int_equal(d.ts[2]->phase_ms, 0);
 	kept = d.ts[1];
-	memset(&obs, 0, sizeof(obs));
-	target_state_record(kept, &obs);
-	target_state_record(kept, &obs);
+	memset(&run, 0, sizeof(run));
+	target_state_record(kept, &run);
+	target_state_record(kept, &run);
 
 	/* gw/127.0.0.2 unchanged (interval may change), web dropped */
 	b = load("probes:\n"

@@ -163,7 +163,8 @@ test_target_state_record(void **state)
 	struct np_config	*conf;
 	struct store		*st = store_new();
 	struct target_state	*ts;
-	struct probe_obs	 obs;
+	struct probe_run	 run;
+	struct probe_obs	*obs = &run.obs;
 	char			*out;
 
 	conf = config_load_string("t.yaml", yaml, sizeof(yaml) - 1, &errs);
@@ -177,13 +178,14 @@ test_target_state_record(void **state)
 	    "zone=\"extranet\"} 0\n"));
 	free(out);
 
-	memset(&obs, 0, sizeof(obs));
-	obs.result = PR_REFUSED;
-	obs.duration = 0.25;
-	target_state_record(ts, &obs);
-	target_state_record(ts, &obs);
-	obs.result = PR_SUCCESS;
-	target_state_record(ts, &obs);
+	memset(&run, 0, sizeof(run));
+	obs->result = PR_REFUSED;
+	obs->duration = 0.25;
+	run.lag = 0.003;
+	target_state_record(ts, &run);
+	target_state_record(ts, &run);
+	obs->result = PR_SUCCESS;
+	target_state_record(ts, &run);
 	out = render(st);
 	assert_non_null(strstr(out, "probe_success{probe=\"gw\",type=\"tcp\","
 	    "target=\"127.0.0.1:22\",zone=\"extranet\"} 1\n"));
@@ -193,6 +195,11 @@ test_target_state_record(void **state)
 	    "type=\"tcp\",target=\"127.0.0.1:22\",zone=\"extranet\","
 	    "result=\"refused\"} 2\n"));
 	assert_non_null(strstr(out, "result=\"success\"} 1\n"));
+	assert_non_null(strstr(out, "netprobe_probe_schedule_lag_seconds{"
+	    "probe=\"gw\",type=\"tcp\",target=\"127.0.0.1:22\","
+	    "zone=\"extranet\"} 0.003\n"));
+	assert_non_null(strstr(out,
+	    "netprobe_probe_last_run_timestamp_seconds{probe=\"gw\""));
 	free(out);
 	target_state_free(ts);
 	assert_int_equal(store_nseries(st), 0);

@@ -1,0 +1,2 @@
+/* msg_dns: not written yet. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* msg_h225: not written yet. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* msg_rtp: not written yet. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* msg_sip: not written yet. */
+#include "config.h"

@@ -1,0 +1,4 @@
+/* msg_sip: not written yet. */
+#ifndef MSG_SIP_H
+#define MSG_SIP_H
+#endif

@@ -1,0 +1,6 @@
+/* pmtu probe: not written yet (a type without start() is not offered). */
+#include "config.h"
+
+#include "probes/probe.h"
+
+const struct probe_type probe_type_pmtu = { .name = "pmtu" };
