@@ -38,6 +38,7 @@ static const char *const result_names[PR_MAX] = {
 	[PR_REFUSED] = "refused",
 	[PR_UNREACHABLE] = "unreachable",
 	[PR_ERROR] = "error",
+	[PR_BAD_RESPONSE] = "bad_response",
 };
 
 const char *

@@ -23,6 +23,8 @@ enum probe_result {
 	PR_REFUSED,		/* actively refused (TCP RST, ICMP port unreach) */
 	PR_UNREACHABLE,		/* ICMP host/net unreachable, no route */
 	PR_ERROR,		/* local error: socket, send, bad config at run */
+	PR_BAD_RESPONSE,	/* answered, but not as expected (wrong rcode,
+				   status, body, a reject, a malformed reply) */
 	PR_MAX
 };
 const char	*probe_result_name(enum probe_result);
@@ -205,7 +207,7 @@ void		 probe_run_free(struct probe_run *);
  * Kept across reloads while its identity (probe, type, target, labels)
  * is the same, so counters continue.
  */
-#define TS_MAX_EXTRA	8
+#define TS_MAX_EXTRA	24
 struct target_state {
 	char			*key;		/* identity, for reload */
 	const struct probe_cfg	*cfg;
