@@ -10,6 +10,10 @@
 
 struct evhttp;
 struct evhttp_bound_socket;
+struct probe_req;
+
+/* /probe requests in flight at once; more get 503. */
+#define PROBE_REQ_MAX	32
 
 struct np_daemon {
 	struct event_base		*base;
@@ -26,6 +30,10 @@ struct np_daemon {
 	struct series			*reloads[2];	/* failure, success */
 	struct series			*targets;
 	struct series			*site_info;
+	/* /probe requests in flight (they borrow the config's probes) */
+	struct probe_req		*probe_reqs;
+	size_t				 nprobe_reqs;
+	struct series			*probe_http[4];	/* by outcome */
 };
 
 /* sched.c */
@@ -57,6 +65,11 @@ int		 responder_run(const char *spec);
 /* Bind the listener for conf->listen; 0, or -1 with a logged error. */
 int		 http_start(struct np_daemon *, const struct np_addr *);
 void		 http_stop(struct np_daemon *);
+/*
+ * End every /probe request in flight with 503 (before the config they
+ * borrow is freed: reload, shutdown).
+ */
+void		 http_abort_probes(struct np_daemon *, const char *why);
 /* The /metrics body (store + process metrics). */
 void		 http_render_metrics(struct np_daemon *, struct evbuffer *);
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -14,6 +15,8 @@
 #include "daemon/daemon.h"
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
+
+static void	probe_cb(struct evhttp_request *, void *);
 
 void
 http_render_metrics(struct np_daemon *d, struct evbuffer *b)
@@ -144,6 +147,7 @@ http_start(struct np_daemon *d, const struct np_addr *listen)
 	evhttp_set_max_body_size(http, 4096);
 	evhttp_set_cb(http, "/metrics", metrics_cb, d);
 	evhttp_set_cb(http, "/healthz", healthz_cb, d);
+	evhttp_set_cb(http, "/probe", probe_cb, d);
 	evhttp_set_gencb(http, index_cb, d);
 	format_addr(listen, 0, host, sizeof(host));
 	bound = evhttp_bind_socket_with_handle(http, host,
@@ -170,4 +174,258 @@ http_stop(struct np_daemon *d)
 		evhttp_free(d->http);
 	d->http = NULL;
 	d->bound = NULL;
+}
+
+/*
+ * /probe?module=NAME&target=ADDR[&debug=true]: one run of a configured
+ * probe (the module, used as a template) against any target, answered
+ * with that run's metrics: blackbox_exporter's multi-target pattern, so
+ * existing scrape configs keep working.
+ */
+enum { PQ_OK, PQ_BAD_REQUEST, PQ_BUSY, PQ_ABORTED };
+
+struct probe_req {
+	struct np_daemon	*d;
+	struct evhttp_request	*req;		/* NULL once the client left */
+	struct probe_cfg	 cfg;		/* template with one target */
+	char			*target;
+	struct np_addr		 addr;
+	struct store		*store;
+	struct target_state	*ts;
+	struct probe_run	*run;
+	struct evbuffer		*debug;
+	struct probe_req	*next;
+};
+
+/* Take the request from pr, no longer watching its connection. */
+static struct evhttp_request *
+probe_req_detach(struct probe_req *pr)
+{
+	struct evhttp_request	*req = pr->req;
+
+	if (req != NULL)
+		evhttp_connection_set_closecb(
+		    evhttp_request_get_connection(req), NULL, NULL);
+	pr->req = NULL;
+	return (req);
+}
+
+static void
+probe_req_free(struct probe_req *pr)
+{
+	struct probe_req	**pp;
+
+	for (pp = &pr->d->probe_reqs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == pr) {
+			*pp = pr->next;
+			pr->d->nprobe_reqs--;
+			break;
+		}
+	probe_req_detach(pr);
+	probe_run_free(pr->run);
+	target_state_free(pr->ts);
+	store_free(pr->store);
+	if (pr->debug != NULL)
+		evbuffer_free(pr->debug);
+	free(pr->target);
+	free(pr);
+}
+
+static void
+probe_count(struct np_daemon *d, int outcome)
+{
+	static const char *const names[] = { "ok", "bad_request", "busy",
+	    "aborted" };
+	struct family	*f;
+
+	if (d->probe_http[outcome] == NULL) {
+		f = store_family(d->store, "netprobe_probe_requests_total",
+		    "Requests to /probe, by outcome.", METRIC_COUNTER, NULL, 0);
+		d->probe_http[outcome] = store_series(d->store, f, NULL,
+		    "outcome", names[outcome], NULL);
+	}
+	series_add(d->probe_http[outcome], 1);
+}
+
+static void
+probe_reply_text(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "%s\n", text);
+	reply(req, code, reason, "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+static void
+probe_req_done(struct probe_run *run, void *arg)
+{
+	struct probe_req	*pr = arg;
+	struct evhttp_request	*req;
+	struct evbuffer		*b;
+
+	target_state_record(pr->ts, run);
+	/* the reply may close the connection: stop watching it first */
+	if ((req = probe_req_detach(pr)) != NULL) {
+		if ((b = evbuffer_new()) == NULL)
+			fatalx("out of memory (evbuffer)");
+		if (pr->debug != NULL) {
+			evbuffer_add_printf(b, "Logs for the probe:\n");
+			evbuffer_add_buffer(b, pr->debug);
+			evbuffer_add_printf(b, "Result: %s%s%s\n\nMetrics that "
+			    "would have been returned:\n",
+			    probe_result_name(run->obs.result),
+			    run->obs.detail[0] ? ": " : "", run->obs.detail);
+			store_render_gauges(pr->store, b);
+			reply(req, HTTP_OK, "OK", "text/plain; charset=utf-8",
+			    b);
+		} else {
+			store_render_gauges(pr->store, b);
+			reply(req, HTTP_OK, "OK", PROM_CONTENT_TYPE, b);
+		}
+		evbuffer_free(b);
+	}
+	probe_count(pr->d, PQ_OK);
+	probe_req_free(pr);
+}
+
+/* The client went away: finish the run without a reply. */
+static void
+probe_req_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct probe_req	*pr = arg;
+
+	pr->req = NULL;
+	probe_count(pr->d, PQ_ABORTED);
+	probe_req_free(pr);
+}
+
+void
+http_abort_probes(struct np_daemon *d, const char *why)
+{
+	while (d->probe_reqs != NULL) {
+		struct probe_req	*pr = d->probe_reqs;
+		struct evhttp_request	*req = probe_req_detach(pr);
+
+		if (req != NULL)
+			probe_reply_text(req, 503, "Service Unavailable", why);
+		probe_count(d, PQ_ABORTED);
+		probe_req_free(pr);
+	}
+}
+
+/*
+ * The run's timeout: the module's, or less if Prometheus says its scrape
+ * times out sooner (minus half a second to answer in time, as
+ * blackbox_exporter does).
+ */
+static uint64_t
+probe_timeout_ms(struct evhttp_request *req, uint64_t module_ms)
+{
+	const char	*h;
+	char		*end;
+	double		 s;
+	uint64_t	 ms;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Prometheus-Scrape-Timeout-Seconds");
+	if (h == NULL)
+		return (module_ms);
+	s = strtod(h, &end);
+	if (end == h || *end != '\0' || !(s > 0) || s > 3600)
+		return (module_ms);
+	ms = s > 1 ? (uint64_t)((s - 0.5) * 1000) : (uint64_t)(s * 500);
+	if (ms < 10)
+		ms = 10;
+	return (ms < module_ms ? ms : module_ms);
+}
+
+static void
+probe_cb(struct evhttp_request *req, void *arg)
+{
+	struct np_daemon	*d = arg;
+	struct evkeyvalq	 q;
+	const struct probe_cfg	*tmpl;
+	struct probe_req	*pr;
+	const char		*module, *target, *debug, *why;
+	char			 canon[256], msg[512];
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+
+	memset(&q, 0, sizeof(q));
+	if (evhttp_parse_query_str(evhttp_uri_get_query(uri) ?
+	    evhttp_uri_get_query(uri) : "", &q) == -1) {
+		probe_count(d, PQ_BAD_REQUEST);
+		probe_reply_text(req, HTTP_BADREQUEST, "Bad Request",
+		    "malformed query string");
+		return;
+	}
+	module = evhttp_find_header(&q, "module");
+	target = evhttp_find_header(&q, "target");
+	debug = evhttp_find_header(&q, "debug");
+	if (module == NULL || target == NULL) {
+		snprintf(msg, sizeof(msg), "usage: /probe?module=NAME&target="
+		    "ADDR[&debug=true]; NAME is a configured probe");
+		goto bad;
+	}
+	if ((tmpl = config_find_probe(d->conf, module)) == NULL) {
+		snprintf(msg, sizeof(msg), "unknown module \"%.64s\": modules "
+		    "are the probes configured in %s", module, d->conf->path);
+		goto bad;
+	}
+	if (strlen(target) > 200 || (why = probe_target_parse(tmpl->type,
+	    tmpl->opts, target, &(struct np_addr){ 0 }, canon,
+	    sizeof(canon))) != NULL) {
+		snprintf(msg, sizeof(msg), "invalid %s target \"%.200s\": %s",
+		    tmpl->type->name, target, strlen(target) > 200 ?
+		    "too long" : why);
+		goto bad;
+	}
+	if (d->nprobe_reqs >= PROBE_REQ_MAX) {
+		probe_count(d, PQ_BUSY);
+		evhttp_clear_headers(&q);
+		probe_reply_text(req, 503, "Service Unavailable",
+		    "too many /probe requests in flight");
+		return;
+	}
+
+	pr = xcalloc(1, sizeof(*pr));
+	pr->d = d;
+	pr->req = req;
+	pr->cfg = *tmpl;		/* borrows opts, labels, net */
+	pr->target = xstrdup(canon);
+	probe_target_parse(tmpl->type, tmpl->opts, target, &pr->addr, canon,
+	    sizeof(canon));
+	pr->cfg.targets = &pr->target;
+	pr->cfg.addrs = &pr->addr;
+	pr->cfg.ntargets = 1;
+	pr->cfg.timeout_ms = probe_timeout_ms(req, tmpl->timeout_ms);
+	pr->store = store_new();
+	pr->ts = target_state_new(pr->store, &pr->cfg, 0);
+	pr->run = xcalloc(1, sizeof(*pr->run));
+	if (debug != NULL && strcmp(debug, "true") == 0) {
+		if ((pr->debug = evbuffer_new()) == NULL)
+			fatalx("out of memory (evbuffer)");
+		pr->run->debug = pr->debug;
+	}
+	pr->next = d->probe_reqs;
+	d->probe_reqs = pr;
+	d->nprobe_reqs++;
+	evhttp_clear_headers(&q);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    probe_req_closed, pr);
+	if (pr->debug != NULL)
+		evbuffer_add_printf(pr->debug, "module %s (%s), target %s, "
+		    "timeout %llums\n", tmpl->name, tmpl->type->name,
+		    pr->target, (unsigned long long)pr->cfg.timeout_ms);
+	probe_run_start(pr->run, d->base, &pr->cfg, 0, probe_req_done, pr);
+	return;
+bad:
+	evhttp_clear_headers(&q);
+	probe_count(d, PQ_BAD_REQUEST);
+	probe_reply_text(req, HTTP_BADREQUEST, "Bad Request", msg);
 }

@@ -211,6 +211,7 @@ reload(struct np_daemon *d)
 		sd_notify_msg("READY=1");
 		return;
 	}
+	http_abort_probes(d, "configuration reloaded; try again");
 	sched_apply(d, conf);
 	config_free(d->conf);
 	d->conf = conf;
@@ -240,6 +241,7 @@ daemon_free(struct np_daemon *d)
 {
 	size_t	i;
 
+	http_abort_probes(d, "netprobed is stopping");
 	sched_stop(d);
 	http_stop(d);
 	for (i = 0; probe_types[i] != NULL; i++)

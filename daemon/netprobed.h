@@ -201,6 +201,8 @@ size_t		 store_nseries(const struct store *);
 
 /* Prometheus text format 0.0.4 of everything in the store. */
 void		 store_render(const struct store *, struct evbuffer *);
+/* Only the gauges: what /probe answers, like blackbox_exporter. */
+void		 store_render_gauges(const struct store *, struct evbuffer *);
 /* Number formatting as Prometheus expects ("+Inf", shortest round trip). */
 void		 format_double(double, char *, size_t);
 /* Append a label value with \\, \" and \n escaped. */

@@ -394,14 +394,16 @@ render_histogram(struct evbuffer *b, const struct family *f,
 	    (double)s->count);
 }
 
-void
-store_render(const struct store *st, struct evbuffer *b)
+static void
+render(const struct store *st, struct evbuffer *b, int gauges_only)
 {
 	const struct family	*f;
 	const struct series	*s;
 	int			 header;
 
 	for (f = st->fams; f != NULL; f = f->next) {
+		if (gauges_only && f->type != METRIC_GAUGE)
+			continue;
 		header = 0;
 		for (s = f->head; s != NULL; s = s->next) {
 			if (!s->has_value)
@@ -417,4 +419,16 @@ store_render(const struct store *st, struct evbuffer *b)
 				    s->value);
 		}
 	}
+}
+
+void
+store_render(const struct store *st, struct evbuffer *b)
+{
+	render(st, b, 0);
+}
+
+void
+store_render_gauges(const struct store *st, struct evbuffer *b)
+{
+	render(st, b, 1);
 }

@@ -40,6 +40,11 @@ until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^probe_su
 	[ $SECONDS -ge $end ] && { echo "FAILED: daemon under valgrind never served metrics"; status=1; break; }
 	sleep 0.1
 done
+# /probe: a run of its own, in a store of its own; and debug=true
+curl -s --max-time 20 "http://127.0.0.1:$port/probe?module=lo&target=127.0.0.3" | grep -q '^probe_success{.*} 1$' ||
+	{ echo "FAILED: /probe under valgrind"; status=1; }
+curl -s --max-time 20 "http://127.0.0.1:$port/probe?module=closed&target=127.0.0.1:2&debug=true" | grep -q '^Logs for the probe' ||
+	{ echo "FAILED: /probe debug under valgrind"; status=1; }
 # a reload that keeps probe "lo": its next runs use the kept state
 runs() { curl -s --max-time 2 "http://127.0.0.1:$port/metrics" |
 	awk '/^netprobe_probe_runs_total\{probe="lo",type="icmp",target="127.0.0.1"/{print $2}'; }
