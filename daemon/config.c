@@ -516,7 +516,8 @@ opt_string(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v)
 		cfg_error(c, v, "'%s' must not be empty", o->name);
 		return (NULL);
 	}
-	if (o->max != 0 && strlen(s) > o->max) {
+	/* for lists, max counts items, not bytes */
+	if (o->kind == OPT_STRING && o->max != 0 && strlen(s) > o->max) {
 		cfg_error(c, v, "'%s' is longer than %llu bytes", o->name,
 		    (unsigned long long)o->max);
 		return (NULL);
@@ -524,26 +525,71 @@ opt_string(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v)
 	return (s);
 }
 
+/* Compile one regex option value into r; -1 after reporting. */
 static int
-opt_regex(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
-    struct np_regex **out)
+regex_compile(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
+    struct np_regex *r)
 {
-	struct np_regex	*r;
 	const char	*s;
 	char		 err[128];
 	int		 rc;
 
 	if ((s = opt_string(c, o, v)) == NULL)
 		return (-1);
-	r = xcalloc(1, sizeof(*r));
 	if ((rc = regcomp(&r->re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, &r->re, err, sizeof(err));
 		cfg_error(c, v, "'%s': invalid regular expression \"%s\": %s",
 		    o->name, s, err);
-		free(r);
 		return (-1);
 	}
 	r->src = xstrdup(s);
+	return (0);
+}
+
+static int
+opt_regexlist(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
+    struct np_regexlist *out)
+{
+	struct np_regex		 r;
+	size_t			 n = 0, i, errors = c->errs->n;
+
+	if (v->type == YAML_SEQUENCE_NODE)
+		n = (size_t)(v->data.sequence.items.top -
+		    v->data.sequence.items.start);
+	else if (v->type == YAML_SCALAR_NODE)
+		n = 1;
+	else {
+		cfg_error(c, v, "'%s' expects a regular expression or a list "
+		    "of them, got %s", o->name, node_kind(v));
+		return (-1);
+	}
+	if (n == 0 || (o->max != 0 && n > o->max)) {
+		cfg_error(c, v, n == 0 ? "'%s' must not be empty" :
+		    "'%s' takes at most %llu items", o->name,
+		    (unsigned long long)o->max);
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		if (regex_compile(c, o, v->type == YAML_SCALAR_NODE ? v :
+		    node(c, v->data.sequence.items.start[i]), &r) == -1)
+			continue;
+		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+		out->v[out->n++] = r;
+	}
+	return (c->errs->n == errors ? 0 : -1);
+}
+
+static int
+opt_regex(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
+    struct np_regex **out)
+{
+	struct np_regex	*r = xcalloc(1, sizeof(*r));
+
+	if (regex_compile(c, o, v, r) == -1) {
+		free(r);
+		return (-1);
+	}
 	if (*out != NULL) {
 		regfree(&(*out)->re);
 		free((*out)->src);
@@ -700,6 +746,9 @@ parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 		return (0);
 	case OPT_REGEX:
 		return (opt_regex(c, o, v, (struct np_regex **)(base + o->off)));
+	case OPT_REGEXLIST:
+		return (opt_regexlist(c, o, v,
+		    (struct np_regexlist *)(base + o->off)));
 	case OPT_ENUM:
 		return (opt_enum(c, o, v, (int *)(base + o->off)));
 	case OPT_STRLIST:
@@ -850,8 +899,8 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
 	const char		*s, *msg, *blame = NULL;
-	char			 types[256], buf[256], t[32], iv[32];
-	char			 where[96], opts[128];
+	char			 types[640], buf[256], t[32], iv[32];
+	char			 where[96], opts[512];
 	size_t			 before = c->errs->n, i, off;
 
 	memset(&pp, 0, sizeof(pp));

@@ -198,6 +198,17 @@ probe_opts_free(const struct probe_type *t, void *opts)
 		case OPT_UINTLIST:
 			free(((struct np_uintlist *)(base + o->off))->v);
 			break;
+		case OPT_REGEXLIST: {
+			struct np_regexlist	*rl = (struct np_regexlist *)
+						    (base + o->off);
+
+			for (j = 0; j < rl->n; j++) {
+				regfree(&rl->v[j].re);
+				free(rl->v[j].src);
+			}
+			free(rl->v);
+			break;
+		}
 		case OPT_MAP:
 			m = (struct np_labels *)(base + o->off);
 			for (j = 0; j < m->n; j++) {

@@ -57,6 +57,8 @@ enum opt_kind {
 	OPT_STRLIST,	/* char **, NULL-terminated; a scalar or a list of at
 			   most max (if != 0) strings of at least min items */
 	OPT_REGEX,	/* struct np_regex *, POSIX extended */
+	OPT_REGEXLIST,	/* struct np_regexlist: a scalar or a list of at most
+			   max (if != 0) regexes */
 	OPT_ENUM,	/* int: index of the value in `choices` */
 	OPT_UINTLIST,	/* struct np_uintlist, each within [min, max] */
 	OPT_MAP,	/* struct np_labels: a mapping of strings, in order */
@@ -79,6 +81,11 @@ struct opt_def {
 struct np_regex {
 	char		*src;
 	regex_t		 re;
+};
+
+struct np_regexlist {
+	struct np_regex	*v;
+	size_t		 n;
 };
 
 struct np_uintlist {

@@ -170,12 +170,12 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown probe type",
 	    "probes:\n"
 	    "  - name: a\n"
-	    "    type: udp\n"
+	    "    type: udpp\n"
 	    "    target: x\n"
 	    "    bogus: 1\n",
 	    1,
-	    "t.yaml:3:11: unknown probe type \"udp\" (known types: icmp, "
-	    "tcp)", NULL },
+	    "t.yaml:3:11: unknown probe type \"udpp\" (known types: icmp, "
+	    "tcp, ...", NULL },
 	{ "duplicate probe names",
 	    "probes:\n"
 	    "  - name: a\n"
@@ -808,7 +808,13 @@ test_bad_config(void **state)
 		cfg_errors_free(&errs);
 		fail_msg("%s: expected %zu error(s)", bc->what, bc->nerr);
 	}
-	assert_string_equal(errs.msg[0], bc->first);
+	/* "..." at the end: a prefix (lists that grow with the types) */
+	if (strlen(bc->first) > 3 &&
+	    strcmp(bc->first + strlen(bc->first) - 3, "...") == 0)
+		assert_memory_equal(errs.msg[0], bc->first,
+		    strlen(bc->first) - 3);
+	else
+		assert_string_equal(errs.msg[0], bc->first);
 	if (bc->second != NULL)
 		assert_string_equal(errs.msg[1], bc->second);
 	cfg_errors_free(&errs);
