@@ -16,10 +16,16 @@
 #include "netprobed.h"
 #include "probes/probe.h"
 
-/* Labels the daemon sets itself; a user label may not take these names. */
+/*
+ * Labels the daemon or a probe type sets itself (and Prometheus' own); a
+ * user label may not take these names.
+ */
 static const char *const reserved_labels[] = {
 	"probe", "type", "target", "result", "le", "instance", "job",
-	"alertname", "alertstate",
+	"alertname", "alertstate", "site", "display_name", "outcome",
+	"phase", "version", "key", "rcode", "message", "reason", "direction",
+	"server", "user_agent", "interface", "gateway", "prefix", "verdict",
+	"state",
 };
 
 struct cfg_ctx {
@@ -803,7 +809,8 @@ probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 		if ((s = scalar(c, v, key, "an interface name")) == NULL)
 			;
 		else if (*s == '\0' || strlen(s) >= sizeof(p->net.ifname) ||
-		    strpbrk(s, "/ \t:") != NULL)
+		    strpbrk(s, "/ \t:") != NULL || strcmp(s, ".") == 0 ||
+		    strcmp(s, "..") == 0)
 			cfg_error(c, v, "'interface': \"%s\" is not an interface "
 			    "name (1 to 15 characters, no '/', ':' or spaces)",
 			    s);
@@ -899,8 +906,8 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
 	const char		*s, *msg, *blame = NULL;
-	char			 types[640], buf[256], t[32], iv[32];
-	char			 where[96], opts[512];
+	char			 types[1024], buf[256], t[32], iv[32];
+	char			 where[96], opts[768];
 	size_t			 before = c->errs->n, i, off;
 
 	memset(&pp, 0, sizeof(pp));

@@ -100,6 +100,7 @@ parse_duration_ms(const char *s, uint64_t *out, const char **why)
 {
 	static const struct { const char *u; uint64_t ms; } units[] = {
 		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ "d", 86400000 }, { "w", 604800000 },
 	};
 	uint64_t	 total = 0, v;
 	size_t		 i, len;
@@ -129,8 +130,8 @@ parse_duration_ms(const char *s, uint64_t *out, const char **why)
 				break;
 		}
 		if (i == NP_NELEM(units)) {
-			*why = *s == '\0' ? "missing unit (ms, s, m or h)" :
-			    "unknown unit (use ms, s, m or h)";
+			*why = *s == '\0' ? "no unit; use ms, s, m, h, d or w" :
+			    "unknown unit; use ms, s, m, h, d or w";
 			return (-1);
 		}
 		/* units must go from large to small, each at most once */

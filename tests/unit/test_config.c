@@ -235,13 +235,13 @@ static const struct bad_case bad_cases[] = {
 	    "  interval: 15\n",
 	    1,
 	    "t.yaml:2:13: 'interval' expects a duration like 10s or "
-	    "500ms, got \"15\" (missing unit (ms, s, m or h))", NULL },
+	    "500ms, got \"15\" (no unit; use ms, s, m, h, d or w)", NULL },
 	{ "duration unknown unit",
 	    "defaults:\n"
 	    "  interval: 10x\n",
 	    1,
 	    "t.yaml:2:13: 'interval' expects a duration like 10s or "
-	    "500ms, got \"10x\" (unknown unit (use ms, s, m or h))", NULL },
+	    "500ms, got \"10x\" (unknown unit; use ms, s, m, h, d or w)", NULL },
 	{ "duration empty",
 	    "defaults:\n"
 	    "  interval: \"\"\n",
@@ -831,7 +831,7 @@ test_errors_collected(void **state)
 		    "digits, '-', '_' or '.'",
 		NAME ":6:5: label name 'le' is reserved by netprobed",
 		NAME ":8:13: 'interval' expects a duration like 10s or "
-		    "500ms, got \"15\" (missing unit (ms, s, m or h))",
+		    "500ms, got \"15\" (no unit; use ms, s, m, h, d or w)",
 		NAME ":13:12: 'count' must be between 1 and 100, got 0",
 		NAME ":12:13: invalid icmp target \"gw.example\": expected "
 		    "an IPv4 or IPv6 address literal (names are not "

@@ -64,12 +64,12 @@ test_duration_invalid(void **state)
 		const char	*why;
 	} bad[] = {
 		{ "", "empty duration" },
-		{ "15", "missing unit (ms, s, m or h)" },
-		{ "1m30", "missing unit (ms, s, m or h)" },
-		{ "10x", "unknown unit (use ms, s, m or h)" },
-		{ "10S", "unknown unit (use ms, s, m or h)" },
-		{ "1 s", "unknown unit (use ms, s, m or h)" },
-		{ "1.5s", "unknown unit (use ms, s, m or h)" },
+		{ "15", "no unit; use ms, s, m, h, d or w" },
+		{ "1m30", "no unit; use ms, s, m, h, d or w" },
+		{ "10x", "unknown unit; use ms, s, m, h, d or w" },
+		{ "10S", "unknown unit; use ms, s, m, h, d or w" },
+		{ "1 s", "unknown unit; use ms, s, m, h, d or w" },
+		{ "1.5s", "unknown unit; use ms, s, m, h, d or w" },
 		{ "10sec", "expected a number" },
 		{ "s", "expected a number" },
 		{ "-1s", "expected a number" },
