@@ -99,6 +99,31 @@ tick(evutil_socket_t fd, short ev, void *arg)
 	    ts->cfg->interval_ms));
 }
 
+/*
+ * A kept target may have new options (a JSON key, a changed expectation):
+ * let the type attach again.  Series with the same labels come back as
+ * the same objects, so counters continue; those it no longer makes go.
+ */
+static void
+reattach(struct target_state *ts)
+{
+	struct series	*old[TS_MAX_EXTRA];
+	size_t		 i, j;
+
+	if (ts->cfg->type->attach == NULL)
+		return;
+	memcpy(old, ts->extra, sizeof(old));
+	memset(ts->extra, 0, sizeof(ts->extra));
+	ts->cfg->type->attach(ts);
+	for (i = 0; i < TS_MAX_EXTRA; i++) {
+		for (j = 0; old[i] != NULL && j < TS_MAX_EXTRA; j++)
+			if (ts->extra[j] == old[i])
+				break;
+		if (old[i] != NULL && j == TS_MAX_EXTRA)
+			store_release(ts->store, old[i]);
+	}
+}
+
 static int
 ts_cmp(const void *a, const void *b)
 {
@@ -165,6 +190,7 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 				nts[n]->running = 0;
 				nts[n]->cfg = &conf->probes[i];
 				nts[n]->target = t;
+				reattach(nts[n]);
 				kept++;
 			} else {
 				nts[n] = target_state_new(d->store,

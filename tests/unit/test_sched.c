@@ -74,6 +74,7 @@ test_reload_keeps_state(void **state)
 {
 	struct np_daemon	 d;
 	struct target_state	*kept;
+	struct series		*sent;
 	struct probe_run	 run;
 	struct np_config	*a, *b;
 
@@ -91,6 +92,8 @@ test_reload_keeps_state(void **state)
 	assert_int_equal(d.ts[1]->phase_ms, 5000);
 	assert_int_equal(d.ts[2]->phase_ms, 0);
 	kept = d.ts[1];
+	sent = kept->extra[0];	/* icmp packets sent */
+	series_add(sent, 6);
 	memset(&run, 0, sizeof(run));
 	target_state_record(kept, &run);
 	target_state_record(kept, &run);
@@ -104,6 +107,9 @@ test_reload_keeps_state(void **state)
 	assert_int_equal(d.nts, 2);
 	assert_ptr_equal(d.ts[0], kept);
 	assert_ptr_equal(d.ts[0]->cfg, &b->probes[0]);
+	/* attached again for the new options: same series, kept counts */
+	assert_ptr_equal(kept->extra[0], sent);
+	assert_true(series_value(sent) == 6);
 	assert_true(series_value(kept->runs[PR_SUCCESS]) == 2);
 	assert_int_equal(series_count(kept->hist), 2);
 	assert_ptr_not_equal(d.ts[1], kept);
