@@ -96,6 +96,10 @@ then
 	if ! pid_alive "$CAP_PID"; then
 		diag_file "$T/dumpcap.out"
 		CAP_PID=
+	else
+		# UDP to netprobed's HTTP port: in the filter, not H.225.0
+		capture_canary "$NP_PORT" "$CAP" ||
+		    diag "no canary in the capture"
 	fi
 fi
 

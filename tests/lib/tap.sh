@@ -506,6 +506,21 @@ start_netprobed()
 
 # icmp_possible: raw ICMP (root) or datagram ICMP (our gid within
 # net.ipv4.ping_group_range) is available to netprobed
+# capture_canary PORT FILE: dumpcap and tshark say "Capturing on" before
+# the capture really runs; send UDP canaries to 127.0.0.1:PORT (a closed
+# port inside the capture filter, decoded as nothing) until one is in FILE
+capture_canary()
+{
+	_canary_port=$1 _canary_file=$2
+	wait_for 20 _canary_seen
+}
+_canary_seen()
+{
+	echo canary 2>/dev/null >/dev/udp/127.0.0.1/"$_canary_port"
+	[ -n "$(tshark -r "$_canary_file" -Y "udp.dstport == $_canary_port" \
+	    2>/dev/null)" ]
+}
+
 # need_daemon: skip the whole file unless the binary is there and ICMP works
 need_daemon()
 {
