@@ -263,29 +263,8 @@ dns_end(struct dns_run *r, enum probe_result res, const char *fmt, ...)
 static void
 dns_end_errno(struct dns_run *r, const char *what, int err)
 {
-	enum probe_result	res;
+	enum probe_result	res = probe_errno_result(err);
 
-	switch (err) {
-	case ECONNREFUSED:
-		res = PR_REFUSED;
-		break;
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		res = PR_UNREACHABLE;
-		break;
-	case ETIMEDOUT:
-		res = PR_TIMEOUT;
-		break;
-	case ECONNRESET:
-	case EPIPE:
-		res = PR_BAD_RESPONSE;
-		break;
-	default:
-		res = PR_ERROR;
-		break;
-	}
 	if (err == ECONNREFUSED && !r->tcp)
 		dns_end(r, res, "udp: port unreachable (ICMP)");
 	else

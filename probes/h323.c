@@ -202,19 +202,7 @@ h323_errno(struct h323_run *h, int err, const char *what)
 	snprintf(obs->detail, sizeof(obs->detail), "%s%s%s", what,
 	    *what ? ": " : "", err == ECONNREFUSED && h->o->mode == MODE_RAS ?
 	    "ICMP port unreachable" : strerror(err));
-	switch (err) {
-	case ECONNREFUSED:
-		return (PR_REFUSED);
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		return (PR_UNREACHABLE);
-	case ETIMEDOUT:
-		return (PR_TIMEOUT);
-	default:
-		return (PR_ERROR);
-	}
+	return (probe_errno_result(err));
 }
 
 static void

@@ -1711,24 +1711,6 @@ http_finish(struct probe_run *run, int timed_out)
 	h->body = NULL;
 }
 
-static enum probe_result
-connect_class(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return (PR_REFUSED);
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		return (PR_UNREACHABLE);
-	case ETIMEDOUT:
-		return (PR_TIMEOUT);
-	default:
-		return (PR_ERROR);
-	}
-}
-
 /* Keep body bytes (bounded); -1 when over max_body_bytes. */
 static int
 body_add(struct http_run *h, const char *p, size_t n)
@@ -2187,7 +2169,7 @@ http_event(struct bufferevent *bev, short what, void *arg)
 	http_detail(h, "%s", strerror(err ? err : EIO));
 	/* a reset after the connection was up is the peer's answer */
 	http_end(h, err == ECONNRESET || err == EPIPE ? PR_BAD_RESPONSE :
-	    connect_class(err));
+	    probe_errno_result(err));
 }
 
 /* TCP is up: start TLS, or send the request. */
@@ -2272,7 +2254,7 @@ http_connect_done(evutil_socket_t fd, short ev, void *arg)
 		err = errno;
 	if (err != 0) {
 		http_detail(h, "%s", strerror(err));
-		http_end(h, connect_class(err));
+		http_end(h, probe_errno_result(err));
 		return;
 	}
 	http_connected(h);
@@ -2314,7 +2296,7 @@ http_hop_start(struct http_run *h)
 	}
 	if (errno != EINPROGRESS) {
 		http_detail(h, "%s", strerror(errno));
-		http_end(h, connect_class(errno));
+		http_end(h, probe_errno_result(errno));
 		return;
 	}
 	h->cev = event_new(h->run->base, h->fd, EV_WRITE, http_connect_done,

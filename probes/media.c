@@ -221,22 +221,6 @@ arrival_ticks(const struct media_run *m, uint64_t mono)
 	return ((double)(int64_t)(mono - m->t0) * RTP_CLOCK_HZ / 1e9);
 }
 
-static enum probe_result
-errno_result(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return (PR_REFUSED);
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		return (PR_UNREACHABLE);
-	default:
-		return (PR_ERROR);
-	}
-}
-
 /*
  * An error from the socket (an ICMP error for our stream, or a local
  * one).  Before any echo it ends the run; after one, the responder did
@@ -246,12 +230,12 @@ static int
 media_sock_error(struct media_run *m, int err, const char *step)
 {
 	probe_log(m->run, "%s: %s", step, strerror(err));
-	if (m->rt_received > 0 && errno_result(err) != PR_ERROR)
+	if (m->rt_received > 0 && probe_errno_result(err) != PR_ERROR)
 		return (0);
 	snprintf(m->run->obs.detail, sizeof(m->run->obs.detail), "%s%s",
 	    strerror(err), err == ECONNREFUSED ?
 	    " (ICMP port unreachable: no responder)" : "");
-	probe_done(m->run, errno_result(err));
+	probe_done(m->run, probe_errno_result(err));
 	return (-1);
 }
 

@@ -224,6 +224,29 @@ probe_opts_free(const struct probe_type *t, void *opts)
 	free(opts);
 }
 
+enum probe_result
+probe_errno_result(int err)
+{
+	switch (err) {
+	case 0:
+		return (PR_SUCCESS);
+	case ECONNREFUSED:
+		return (PR_REFUSED);
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+	case ENONET:
+		return (PR_UNREACHABLE);
+	case ETIMEDOUT:
+		return (PR_TIMEOUT);
+	case ECONNRESET:
+	case EPIPE:
+		return (PR_BAD_RESPONSE);	/* the peer broke off */
+	default:
+		return (PR_ERROR);
+	}
+}
+
 /* ---- runs ---------------------------------------------------------- */
 
 static void

@@ -180,6 +180,13 @@ const struct probe_type *probe_type_find(const char *);
 /* "icmp, tcp": for error messages. */
 void		 probe_type_list(char *, size_t);
 
+/*
+ * The result class of a socket error: refused (RST, ICMP port
+ * unreachable), unreachable (no route, ICMP host/net unreachable),
+ * timeout, bad_response (reset or broken pipe mid-exchange), else error.
+ */
+enum probe_result probe_errno_result(int err);
+
 /* Parse one target of a probe as its type does (see target_parse). */
 const char	*probe_target_parse(const struct probe_type *, const void *opts,
 		    const char *in, struct np_addr *, char *canon, size_t);

@@ -188,24 +188,6 @@ sip_valid_code(const struct sip_opts *o, unsigned code)
 	return (0);
 }
 
-static enum probe_result
-sip_errno_result(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return (PR_REFUSED);
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		return (PR_UNREACHABLE);
-	case ETIMEDOUT:
-		return (PR_TIMEOUT);
-	default:
-		return (PR_ERROR);
-	}
-}
-
 /* End the run on a socket error. */
 static void
 sip_fail_errno(struct sip_run *r, const char *what, int err)
@@ -216,7 +198,7 @@ sip_fail_errno(struct sip_run *r, const char *what, int err)
 	    strerror(err), err == ECONNREFUSED && !r->tcp ?
 	    " (ICMP port unreachable)" : "");
 	probe_log(run, "%s", run->obs.detail);
-	probe_done(run, sip_errno_result(err));
+	probe_done(run, probe_errno_result(err));
 }
 
 /*

@@ -37,26 +37,6 @@ tcp_default_port(const void *p)
 	return (o->port ? (int)o->port : -1);
 }
 
-static enum probe_result
-tcp_classify(int err)
-{
-	switch (err) {
-	case 0:
-		return (PR_SUCCESS);
-	case ECONNREFUSED:
-		return (PR_REFUSED);
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		return (PR_UNREACHABLE);
-	case ETIMEDOUT:
-		return (PR_TIMEOUT);
-	default:
-		return (PR_ERROR);
-	}
-}
-
 static void
 tcp_end(struct probe_run *run, int err)
 {
@@ -66,7 +46,7 @@ tcp_end(struct probe_run *run, int err)
 		    strerror(err));
 	else
 		snprintf(run->obs.detail, sizeof(run->obs.detail), "connected");
-	probe_done(run, tcp_classify(err));
+	probe_done(run, probe_errno_result(err));
 }
 
 static void

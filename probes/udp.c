@@ -194,22 +194,6 @@ udp_excerpt(const uint8_t *buf, size_t len, char *out, size_t outlen)
 	out[o < outlen ? o : outlen - 1] = '\0';
 }
 
-static enum probe_result
-udp_errno_result(int err)
-{
-	switch (err) {
-	case ECONNREFUSED:
-		return (PR_REFUSED);
-	case ENETUNREACH:
-	case EHOSTUNREACH:
-	case EHOSTDOWN:
-	case ENONET:
-		return (PR_UNREACHABLE);
-	default:
-		return (PR_ERROR);
-	}
-}
-
 /* A socket error: an ICMP error the kernel matched to our socket. */
 static void
 udp_fail(struct udp_run *u, int err, const char *step)
@@ -218,7 +202,7 @@ udp_fail(struct udp_run *u, int err, const char *step)
 	snprintf(u->run->obs.detail, sizeof(u->run->obs.detail), "%s%s",
 	    strerror(err), err == ECONNREFUSED ? " (ICMP port unreachable)" :
 	    "");
-	probe_done(u->run, udp_errno_result(err));
+	probe_done(u->run, probe_errno_result(err));
 }
 
 static int
