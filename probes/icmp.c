@@ -430,44 +430,20 @@ icmp_read(evutil_socket_t fd, short ev, void *arg)
 {
 	struct icmp_sock	*s = arg;
 	uint8_t			 buf[2048];
-	union {
-		char		b[512];
-		struct cmsghdr	align;
-	} cm;
 	struct sockaddr_storage	 from;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*c;
-	struct timespec		 ts;
 	uint64_t		 rx_wall;
 	ssize_t			 n;
 	int			 budget;
 
 	/* bounded, so a flood cannot starve the rest of the loop */
 	for (budget = 0; budget < 256; budget++) {
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf);
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cm.b;
-		msg.msg_controllen = sizeof(cm.b);
-		if ((n = recvmsg(fd, &msg, 0)) == -1) {
+		/* a long reply is cut: its headers and cookie are enough */
+		if ((n = probe_recv(fd, buf, sizeof(buf), &from, &rx_wall,
+		    NULL)) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("icmp: recvmsg");
 			return;
 		}
-		rx_wall = 0;
-		for (c = CMSG_FIRSTHDR(&msg); c != NULL;
-		    c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_TIMESTAMPNS) {
-				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-				rx_wall = (uint64_t)ts.tv_sec * 1000000000u +
-				    (uint64_t)ts.tv_nsec;
-			}
 		icmp_got(s, buf, (size_t)n, &from, rx_wall);
 	}
 }

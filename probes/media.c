@@ -441,46 +441,20 @@ media_read(evutil_socket_t fd, short ev, void *arg)
 	static uint8_t		 buf[65536];
 	struct media_run	*m = arg;
 	struct sockaddr_storage	 from;
-	union {
-		char		b[256];
-		struct cmsghdr	align;
-	} cm;
-	struct msghdr		 msg;
-	struct iovec		 iov;
-	struct cmsghdr		*c;
-	struct timespec		 ts;
 	uint64_t		 rx_wall;
 	ssize_t			 n;
 	int			 budget;
 
 	for (budget = 0; budget < 256; budget++) {
-		memset(&msg, 0, sizeof(msg));
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf);
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cm.b;
-		msg.msg_controllen = sizeof(cm.b);
-		if ((n = recvmsg(fd, &msg, 0)) == -1) {
+		if ((n = probe_recv(fd, buf, sizeof(buf), &from, &rx_wall,
+		    NULL)) == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			if (media_sock_error(m, errno, "receive") == -1)
 				return;
 			continue;
 		}
-		rx_wall = 0;
-		for (c = CMSG_FIRSTHDR(&msg); c != NULL;
-		    c = CMSG_NXTHDR(&msg, c))
-			if (c->cmsg_level == SOL_SOCKET &&
-			    c->cmsg_type == SCM_TIMESTAMPNS) {
-				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-				rx_wall = (uint64_t)ts.tv_sec * 1000000000u +
-				    (uint64_t)ts.tv_nsec;
-			}
-		if (msg.msg_namelen > sizeof(from) ||
-		    !same_peer(m->run->addr, &from))
+		if (!same_peer(m->run->addr, &from))
 			continue;	/* not from the target */
 		if (media_got(m, buf, (size_t)n, arrival_mono(rx_wall)) == -1)
 			return;

@@ -771,23 +771,15 @@ pmtu_read(evutil_socket_t fd, short ev, void *arg)
 	static uint8_t		 buf[65536];
 	struct pmtu_sock	*s = arg;
 	struct sockaddr_storage	 from;
-	struct msghdr		 msg;
-	struct iovec		 iov;
+	uint64_t		 rx_wall;
 	ssize_t			 n;
-	int			 budget;
+	int			 budget, cut;
 
 	if (s->dgram)
 		pmtu_errqueue(s);
 	for (budget = 0; budget < 256; budget++) {
-		memset(&msg, 0, sizeof(msg));
-		memset(&from, 0, sizeof(from));
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf);
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		if ((n = recvmsg(fd, &msg, 0)) == -1) {
+		if ((n = probe_recv(fd, buf, sizeof(buf), &from, &rx_wall,
+		    &cut)) == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			/* a datagram socket reports an ICMP error once
@@ -797,7 +789,7 @@ pmtu_read(evutil_socket_t fd, short ev, void *arg)
 			log_warn("pmtu: recvmsg");
 			return;
 		}
-		if (msg.msg_flags & MSG_TRUNC)
+		if (cut)
 			continue;
 		pmtu_got(s, buf, (size_t)n, &from);
 	}

@@ -113,6 +113,46 @@ probe_net_apply(int fd, const struct probe_net *net, int family)
 	return (0);
 }
 
+ssize_t
+probe_recv(int fd, void *buf, size_t len, struct sockaddr_storage *from,
+    uint64_t *rx_wall, int *truncated)
+{
+	union {
+		char		b[256];
+		struct cmsghdr	align;
+	} cm;
+	struct msghdr		 msg;
+	struct iovec		 iov;
+	struct cmsghdr		*c;
+	struct timespec		 ts;
+	ssize_t			 n;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(from, 0, sizeof(*from));
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	msg.msg_name = from;
+	msg.msg_namelen = sizeof(*from);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.b;
+	msg.msg_controllen = sizeof(cm.b);
+	*rx_wall = 0;
+	if ((n = recvmsg(fd, &msg, 0)) == -1)
+		return (-1);
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(ts))) {
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*rx_wall = (uint64_t)ts.tv_sec * 1000000000u +
+			    (uint64_t)ts.tv_nsec;
+		}
+	if (truncated != NULL)
+		*truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+	return (n);
+}
+
 int
 probe_socket(struct probe_run *run, int family, int type, int proto)
 {

@@ -198,6 +198,15 @@ const char	*probe_target_parse(const struct probe_type *, const void *opts,
  */
 int		 probe_socket(struct probe_run *, int family, int type,
 		    int proto);
+/*
+ * Read one datagram: its length, the sender in *from and, where the
+ * socket has SO_TIMESTAMPNS, the kernel's receive time in *rx_wall (wall
+ * clock ns, 0 if none).  *truncated (may be NULL) says the datagram was
+ * longer than len.  -1 with errno on error (EAGAIN: nothing left).
+ */
+ssize_t		 probe_recv(int fd, void *buf, size_t len,
+		    struct sockaddr_storage *from, uint64_t *rx_wall,
+		    int *truncated);
 /* Apply a network context to any socket; -1 with errno on failure. */
 int		 probe_net_apply(int fd, const struct probe_net *, int family);
 /* Remaining time before the run's deadline (0 if passed). */
