@@ -69,6 +69,9 @@ int		 parse_addr(const char *, int want_port, struct np_addr *,
 void		 format_addr(const struct np_addr *, int with_port, char *,
 		    size_t);
 int		 addr_port(const struct np_addr *);
+/* Is b the address of a (and its port, with_port)?  For "from the target". */
+int		 addr_match(const struct np_addr *a,
+		    const struct sockaddr_storage *b, int with_port);
 #define NP_ADDRSTRLEN	64
 
 /* Prometheus label name rules: [a-zA-Z_][a-zA-Z0-9_]*, not "__..." */

@@ -292,6 +292,30 @@ format_addr(const struct np_addr *a, int with_port, char *buf, size_t len)
 }
 
 int
+addr_match(const struct np_addr *a, const struct sockaddr_storage *b,
+    int with_port)
+{
+	const struct sockaddr_in	*x4, *y4;
+	const struct sockaddr_in6	*x6, *y6;
+
+	if (a->ss.ss_family != b->ss_family)
+		return (0);
+	if (b->ss_family == AF_INET) {
+		x4 = (const struct sockaddr_in *)&a->ss;
+		y4 = (const struct sockaddr_in *)b;
+		return ((!with_port || x4->sin_port == y4->sin_port) &&
+		    x4->sin_addr.s_addr == y4->sin_addr.s_addr);
+	}
+	if (b->ss_family != AF_INET6)
+		return (0);
+	x6 = (const struct sockaddr_in6 *)&a->ss;
+	y6 = (const struct sockaddr_in6 *)b;
+	return ((!with_port || x6->sin6_port == y6->sin6_port) &&
+	    memcmp(&x6->sin6_addr, &y6->sin6_addr, sizeof(y6->sin6_addr)) ==
+	    0);
+}
+
+int
 valid_label_name(const char *s)
 {
 	if (!(isalpha((unsigned char)*s) || *s == '_'))

@@ -287,28 +287,6 @@ local_port(int fd)
 	return (0);
 }
 
-/* The server's address and port, exactly? */
-static int
-from_server(const struct np_addr *a, const struct sockaddr_storage *s)
-{
-	const struct sockaddr_in	*a4, *s4;
-	const struct sockaddr_in6	*a6, *s6;
-
-	if (a->ss.ss_family != s->ss_family)
-		return (0);
-	if (s->ss_family == AF_INET) {
-		a4 = (const struct sockaddr_in *)&a->ss;
-		s4 = (const struct sockaddr_in *)s;
-		return (a4->sin_port == s4->sin_port &&
-		    a4->sin_addr.s_addr == s4->sin_addr.s_addr);
-	}
-	a6 = (const struct sockaddr_in6 *)&a->ss;
-	s6 = (const struct sockaddr_in6 *)s;
-	return (a6->sin6_port == s6->sin6_port &&
-	    memcmp(&a6->sin6_addr, &s6->sin6_addr, sizeof(s6->sin6_addr)) ==
-	    0);
-}
-
 /* Copy as much of src as fits, NUL-terminated. */
 static void
 cut_copy(char *dst, size_t len, const char *src)
@@ -517,7 +495,7 @@ dns_udp_read(evutil_socket_t fd, short ev, void *arg)
 			return;
 		}
 		/* connect() already filters; this keeps it explicit */
-		if (!from_server(r->run->addr, &from)) {
+		if (!addr_match(r->run->addr, &from, 1)) {
 			dns_ignore(r, "from another address or port");
 			continue;
 		}

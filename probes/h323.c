@@ -439,32 +439,6 @@ ras_got(struct h323_run *h, const uint8_t *buf, size_t len)
 	}
 }
 
-/*
- * From the target's address and port?  The connected socket already
- * filters; this keeps the rule visible and independent of it.
- */
-static int
-ras_from_target(const struct h323_run *h, const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_storage	*t = &h->run->addr->ss;
-
-	if (ss->ss_family != t->ss_family)
-		return (0);
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6	*a = (const void *)ss,
-						*b = (const void *)t;
-
-		return (a->sin6_port == b->sin6_port &&
-		    memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0);
-	} else {
-		const struct sockaddr_in	*a = (const void *)ss,
-						*b = (const void *)t;
-
-		return (a->sin_port == b->sin_port &&
-		    a->sin_addr.s_addr == b->sin_addr.s_addr);
-	}
-}
-
 static void
 ras_read(evutil_socket_t fd, short ev, void *arg)
 {
@@ -487,7 +461,7 @@ ras_read(evutil_socket_t fd, short ev, void *arg)
 			probe_done(h->run, h323_errno(h, errno, ""));
 			return;
 		}
-		if (!ras_from_target(h, &from)) {
+		if (!addr_match(h->run->addr, &from, 1)) {
 			probe_log(h->run, "ignored a datagram from elsewhere");
 			h323_ignore(h, "wrong source");
 			continue;

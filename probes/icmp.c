@@ -110,20 +110,6 @@ icmp_check(const struct probe_cfg *cfg, char *buf, size_t len,
 }
 
 static int
-same_addr(const struct np_addr *a, const struct sockaddr_storage *b)
-{
-	if (a->ss.ss_family != b->ss_family)
-		return (0);
-	if (b->ss_family == AF_INET)
-		return (memcmp(&((const struct sockaddr_in *)&a->ss)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr,
-		    sizeof(struct in_addr)) == 0);
-	return (memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr,
-	    sizeof(struct in6_addr)) == 0);
-}
-
-static int
 icmp_sock_setup(struct icmp_sock *s)
 {
 	int	on = 1, rcvbuf = 4 << 20, pmtu;
@@ -395,7 +381,7 @@ icmp_got(struct icmp_sock *s, const uint8_t *buf, size_t len,
 		return;		/* duplicate */
 	obs = &r->run->obs;
 	if (info.kind == ICMPK_ECHO_REPLY) {
-		if (!same_addr(r->run->addr, from) || !info.has_cookie ||
+		if (!addr_match(r->run->addr, from, 0) || !info.has_cookie ||
 		    info.cookie != r->cookie)
 			return;
 		rtt = (double)(int64_t)(rx_wall - r->tx_wall[i]) / 1e9;

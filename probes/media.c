@@ -163,27 +163,6 @@ media_check(const struct probe_cfg *cfg, char *buf, size_t len,
 	return (NULL);
 }
 
-static int
-same_peer(const struct np_addr *a, const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in	*x4, *y4;
-	const struct sockaddr_in6	*x6, *y6;
-
-	if (a->ss.ss_family != b->ss_family)
-		return (0);
-	if (b->ss_family == AF_INET) {
-		x4 = (const struct sockaddr_in *)&a->ss;
-		y4 = (const struct sockaddr_in *)b;
-		return (x4->sin_port == y4->sin_port &&
-		    x4->sin_addr.s_addr == y4->sin_addr.s_addr);
-	}
-	x6 = (const struct sockaddr_in6 *)&a->ss;
-	y6 = (const struct sockaddr_in6 *)b;
-	return (x6->sin6_port == y6->sin6_port &&
-	    memcmp(&x6->sin6_addr, &y6->sin6_addr, sizeof(y6->sin6_addr)) ==
-	    0);
-}
-
 /* Monotonic time of a kernel receive timestamp (wall), or of now. */
 static uint64_t
 arrival_mono(uint64_t rx_wall)
@@ -454,7 +433,7 @@ media_read(evutil_socket_t fd, short ev, void *arg)
 				return;
 			continue;
 		}
-		if (!same_peer(m->run->addr, &from))
+		if (!addr_match(m->run->addr, &from, 1))
 			continue;	/* not from the target */
 		if (media_got(m, buf, (size_t)n, arrival_mono(rx_wall)) == -1)
 			return;

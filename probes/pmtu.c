@@ -204,20 +204,6 @@ bprintf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-same_addr(const struct np_addr *a, const struct sockaddr_storage *b)
-{
-	if (a->ss.ss_family != b->ss_family)
-		return (0);
-	if (b->ss_family == AF_INET)
-		return (memcmp(&((const struct sockaddr_in *)&a->ss)->sin_addr,
-		    &((const struct sockaddr_in *)b)->sin_addr,
-		    sizeof(struct in_addr)) == 0);
-	return (memcmp(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr,
-	    sizeof(struct in6_addr)) == 0);
-}
-
 static void
 addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
@@ -675,7 +661,7 @@ pmtu_got(struct pmtu_sock *s, const uint8_t *buf, size_t len,
 		return;
 	}
 	want = z->size - (v6 ? IP6_HDR : IP4_HDR);
-	if (!same_addr(r->run->addr, from) || !info.has_cookie ||
+	if (!addr_match(r->run->addr, from, 0) || !info.has_cookie ||
 	    info.cookie != r->cookie)
 		return;
 	/* a reply cut short does not prove the size got through */

@@ -403,27 +403,6 @@ sip_utf8_cut(char *s, size_t max)
 	s[max] = '\0';
 }
 
-static int
-sip_from_target(const struct np_addr *a, const struct sockaddr_storage *ss)
-{
-	const struct sockaddr_in	*x4, *y4;
-	const struct sockaddr_in6	*x6, *y6;
-
-	if (a->ss.ss_family != ss->ss_family)
-		return (0);
-	if (ss->ss_family == AF_INET) {
-		x4 = (const struct sockaddr_in *)&a->ss;
-		y4 = (const struct sockaddr_in *)ss;
-		return (x4->sin_port == y4->sin_port &&
-		    x4->sin_addr.s_addr == y4->sin_addr.s_addr);
-	}
-	x6 = (const struct sockaddr_in6 *)&a->ss;
-	y6 = (const struct sockaddr_in6 *)ss;
-	return (x6->sin6_port == y6->sin6_port &&
-	    memcmp(&x6->sin6_addr, &y6->sin6_addr, sizeof(struct in6_addr)) ==
-	    0);
-}
-
 static void
 sip_udp_read(evutil_socket_t fd, short ev, void *arg)
 {
@@ -448,7 +427,7 @@ sip_udp_read(evutil_socket_t fd, short ev, void *arg)
 			sip_fail_errno(r, "receive", errno);
 			return;
 		}
-		if (!sip_from_target(r->run->addr, &from)) {
+		if (!addr_match(r->run->addr, &from, 1)) {
 			sip_ignore(r, "answer from another address");
 			continue;
 		}

@@ -205,27 +205,6 @@ udp_fail(struct udp_run *u, int err, const char *step)
 	probe_done(u->run, probe_errno_result(err));
 }
 
-static int
-same_peer(const struct np_addr *a, const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in	*x4, *y4;
-	const struct sockaddr_in6	*x6, *y6;
-
-	if (a->ss.ss_family != b->ss_family)
-		return (0);
-	if (b->ss_family == AF_INET) {
-		x4 = (const struct sockaddr_in *)&a->ss;
-		y4 = (const struct sockaddr_in *)b;
-		return (x4->sin_port == y4->sin_port &&
-		    x4->sin_addr.s_addr == y4->sin_addr.s_addr);
-	}
-	x6 = (const struct sockaddr_in6 *)&a->ss;
-	y6 = (const struct sockaddr_in6 *)b;
-	return (x6->sin6_port == y6->sin6_port &&
-	    memcmp(&x6->sin6_addr, &y6->sin6_addr, sizeof(y6->sin6_addr)) ==
-	    0);
-}
-
 /* Send the datagram once; -1 if that ended the run (touch nothing then). */
 static int
 udp_send(struct udp_run *u)
@@ -318,7 +297,7 @@ udp_read(evutil_socket_t fd, short ev, void *arg)
 			return;
 		}
 		/* the kernel filters by the connected peer; check anyway */
-		if (!same_peer(u->run->addr, &from)) {
+		if (!addr_match(u->run->addr, &from, 1)) {
 			probe_log(u->run, "ignored %zd bytes from another "
 			    "address", n);
 			continue;
