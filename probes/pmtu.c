@@ -376,7 +376,8 @@ pmtu_verdict(struct pmtu_run *r, int final)
 	unsigned		 want, i;
 	int			 b = best_index(r);
 	char			 why[96];
-	int			 any_big = 0, any_unreach = -1, any_err = -1;
+	int			 any_big = 0, any_silent = 0, any_unreach = -1,
+				 any_err = -1;
 
 	want = o->expect_min_mtu ? (unsigned)o->expect_min_mtu :
 	    r->s[0].size;
@@ -389,6 +390,8 @@ pmtu_verdict(struct pmtu_run *r, int final)
 			r->reported = r->s[i].mtu;
 		if (r->s[i].st == SZ_TOO_BIG || r->s[i].st == SZ_LOCAL)
 			any_big = 1;
+		if (r->s[i].st == SZ_PENDING)
+			any_silent = 1;
 		if (r->s[i].st == SZ_UNREACH && any_unreach < 0)
 			any_unreach = (int)i;
 		if (r->s[i].st == SZ_ERROR && any_err < 0)
@@ -410,10 +413,17 @@ pmtu_verdict(struct pmtu_run *r, int final)
 		    want, why);
 		return (PR_BAD_RESPONSE);
 	}
-	size_why(&r->s[r->nsizes - 1], why, sizeof(why));
-	if (any_big) {
+	/* every size too big: the path is too narrow for all of them */
+	if (any_big && !any_silent) {
+		size_why(&r->s[r->nsizes - 1], why, sizeof(why));
 		detail(r->run, "no size passes; %s", why);
 		return (PR_BAD_RESPONSE);
+	}
+	/* the sizes that fit got no answer: the target is silent */
+	if (any_big && any_unreach < 0 && any_err < 0) {
+		size_why(&r->s[0], why, sizeof(why));
+		detail(r->run, "no reply to any size that fits; %s", why);
+		return (PR_TIMEOUT);
 	}
 	if (any_unreach >= 0) {
 		size_why(&r->s[any_unreach], why, sizeof(why));
