@@ -1,0 +1,386 @@
+/*
+ * The alert state machine of one alerting rule.
+ *
+ * Semantics are Prometheus' (rules/alerting.go, AlertingRule.Eval), read
+ * and re-implemented, so alerts behave here as they would on the city
+ * Prometheus running the same rule file:
+ * - an alert is identified by its labels: the sample's labels without
+ *   __name__, the rule's (expanded) labels over them, alertname;
+ * - a new label set starts pending at t; it fires at the first evaluation
+ *   where it has been active for at least "for" (for 0: the same one);
+ * - a pending alert whose condition goes away is dropped (never notified);
+ * - a firing one goes inactive (resolved) unless keep_firing_for holds it:
+ *   that clock starts at the first evaluation the condition was missing;
+ * - resolved alerts are kept for 15 minutes, so a notifier can repeat the
+ *   resolution; the same label set coming back starts a new pending alert.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/netprobed.h"
+#include "rules/alert.h"
+
+const char *
+alert_state_name(enum alert_state s)
+{
+	switch (s) {
+	case ALERT_PENDING:
+		return ("pending");
+	case ALERT_FIRING:
+		return ("firing");
+	default:
+		return ("inactive");
+	}
+}
+
+/* ---- label sets ---------------------------------------------------- */
+
+static void
+labels_clear(struct np_labels *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Set name=value keeping the set sorted; an empty value deletes it. */
+static void
+labels_set(struct np_labels *l, const char *name, const char *value)
+{
+	size_t	i;
+	int	cmp = 1;
+
+	for (i = 0; i < l->n; i++)
+		if ((cmp = strcmp(l->v[i].name, name)) >= 0)
+			break;
+	if (i < l->n && cmp == 0) {
+		free(l->v[i].value);
+		if (*value != '\0') {
+			l->v[i].value = xstrdup(value);
+			return;
+		}
+		free(l->v[i].name);
+		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) *
+		    sizeof(*l->v));
+		l->n--;
+		return;
+	}
+	if (*value == '\0')
+		return;
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(*l->v));
+	l->v[i].name = xstrdup(name);
+	l->v[i].value = xstrdup(value);
+	l->n++;
+}
+
+static void
+labels_copy(struct np_labels *dst, const struct np_labels *src)
+{
+	size_t	i;
+
+	dst->n = src->n;
+	dst->v = src->n ? xcalloc(src->n, sizeof(*dst->v)) : NULL;
+	for (i = 0; i < src->n; i++) {
+		dst->v[i].name = xstrdup(src->v[i].name);
+		dst->v[i].value = xstrdup(src->v[i].value);
+	}
+}
+
+static int
+labels_cmp(const struct np_labels *a, const struct np_labels *b)
+{
+	size_t	i;
+	int	c;
+
+	for (i = 0; i < a->n && i < b->n; i++) {
+		if ((c = strcmp(a->v[i].name, b->v[i].name)) != 0)
+			return (c);
+		if ((c = strcmp(a->v[i].value, b->v[i].value)) != 0)
+			return (c);
+	}
+	return (a->n < b->n ? -1 : a->n > b->n ? 1 : 0);
+}
+
+/* ---- alerts -------------------------------------------------------- */
+
+static void
+alert_clear(struct alert *a)
+{
+	labels_clear(&a->labels);
+	labels_clear(&a->annotations);
+}
+
+static void
+alert_copy(struct alert *dst, const struct alert *src)
+{
+	*dst = *src;
+	labels_copy(&dst->labels, &src->labels);
+	labels_copy(&dst->annotations, &src->annotations);
+}
+
+static int
+alert_cmp(const void *a, const void *b)
+{
+	return (labels_cmp(&((const struct alert *)a)->labels,
+	    &((const struct alert *)b)->labels));
+}
+
+static void
+transitions_clear(struct alert_rule *ar)
+{
+	size_t	i;
+
+	for (i = 0; i < ar->ntrans; i++)
+		alert_clear(&ar->trans[i].alert);
+	free(ar->trans);
+	ar->trans = NULL;
+	ar->ntrans = 0;
+}
+
+static void
+transition(struct alert_rule *ar, enum alert_state from,
+    const struct alert *a)
+{
+	struct alert_transition	*t;
+
+	ar->trans = xreallocarray(ar->trans, ar->ntrans + 1,
+	    sizeof(*ar->trans));
+	t = &ar->trans[ar->ntrans++];
+	t->from = from;
+	t->to = a->state;
+	alert_copy(&t->alert, a);
+}
+
+struct alert_rule *
+alert_rule_new(const struct rule *r)
+{
+	struct alert_rule	*ar;
+
+	ar = xcalloc(1, sizeof(*ar));
+	ar->rule = r;
+	return (ar);
+}
+
+static void
+alerts_clear(struct alert_rule *ar)
+{
+	size_t	i;
+
+	for (i = 0; i < ar->nalerts; i++)
+		alert_clear(&ar->alerts[i]);
+	free(ar->alerts);
+	ar->alerts = NULL;
+	ar->nalerts = 0;
+}
+
+void
+alert_rule_free(struct alert_rule *ar)
+{
+	if (ar == NULL)
+		return;
+	alerts_clear(ar);
+	transitions_clear(ar);
+	free(ar);
+}
+
+/*
+ * The alert one sample makes: labels and annotations expanded with the
+ * sample's own labels and value (as Prometheus' $labels and $value).
+ */
+static void
+alert_from_sample(const struct rule *r, const struct rl_sample *s,
+    int64_t t_ms, struct alert *a)
+{
+	char	*v;
+	size_t	 i;
+
+	memset(a, 0, sizeof(*a));
+	a->state = ALERT_PENDING;
+	a->value = s->v;
+	a->active_at_ms = t_ms;
+	for (i = 0; i < s->labels.n; i++)
+		if (strcmp(s->labels.v[i].name, "__name__") != 0)
+			labels_set(&a->labels, s->labels.v[i].name,
+			    s->labels.v[i].value);
+	for (i = 0; i < r->labels.n; i++) {
+		v = rule_template_expand(r->labels.v[i].tmpl, &s->labels, s->v);
+		labels_set(&a->labels, r->labels.v[i].name, v);
+		free(v);
+	}
+	labels_set(&a->labels, "alertname", r->name);
+	for (i = 0; i < r->annotations.n; i++) {
+		v = rule_template_expand(r->annotations.v[i].tmpl, &s->labels,
+		    s->v);
+		/* annotations keep empty values: set directly, not deleted */
+		a->annotations.v = xreallocarray(a->annotations.v,
+		    a->annotations.n + 1, sizeof(*a->annotations.v));
+		a->annotations.v[a->annotations.n].name =
+		    xstrdup(r->annotations.v[i].name);
+		a->annotations.v[a->annotations.n].value = v;
+		a->annotations.n++;
+	}
+}
+
+int
+alert_rule_eval(struct alert_rule *ar, const struct rl_value *v, int64_t t_ms,
+    uint64_t limit, char *err, size_t errlen)
+{
+	const struct rule	*r = ar->rule;
+	struct rl_sample	 scalar;
+	const struct rl_sample	*samples;
+	struct alert		*fresh, *a, tmp;
+	unsigned char		*seen;
+	size_t			 n, i, j, nactive;
+	int			 keep;
+
+	transitions_clear(ar);
+	if (v->type == RL_SCALAR) {
+		memset(&scalar, 0, sizeof(scalar));
+		scalar.v = v->scalar;
+		samples = &scalar;
+		n = 1;
+	} else {
+		samples = v->samples;
+		n = v->n;
+	}
+
+	fresh = xcalloc(n ? n : 1, sizeof(*fresh));
+	for (i = 0; i < n; i++)
+		alert_from_sample(r, &samples[i], t_ms, &fresh[i]);
+	if (n > 1)
+		qsort(fresh, n, sizeof(*fresh), alert_cmp);
+	for (i = 1; i < n; i++)
+		if (labels_cmp(&fresh[i - 1].labels, &fresh[i].labels) == 0)
+			break;
+	if (n > 1 && i < n) {
+		snprintf(err, errlen, "vector contains metrics with the same "
+		    "labelset after applying alert labels");
+		for (i = 0; i < n; i++)
+			alert_clear(&fresh[i]);
+		free(fresh);
+		return (-1);
+	}
+
+	/* merge this evaluation's samples into the known alerts */
+	seen = xcalloc(ar->nalerts + n + 1, 1);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < ar->nalerts; j++)
+			if (labels_cmp(&ar->alerts[j].labels,
+			    &fresh[i].labels) == 0)
+				break;
+		if (j < ar->nalerts && ar->alerts[j].state != ALERT_INACTIVE) {
+			/* still active: only the value and annotations move */
+			a = &ar->alerts[j];
+			a->value = fresh[i].value;
+			labels_clear(&a->annotations);
+			a->annotations = fresh[i].annotations;
+			fresh[i].annotations.v = NULL;
+			fresh[i].annotations.n = 0;
+			alert_clear(&fresh[i]);
+		} else {
+			/* new, or a resolved one back: starts again pending */
+			if (j == ar->nalerts) {
+				ar->alerts = xreallocarray(ar->alerts,
+				    ar->nalerts + 1, sizeof(*ar->alerts));
+				ar->nalerts++;
+			} else
+				alert_clear(&ar->alerts[j]);
+			ar->alerts[j] = fresh[i];
+			transition(ar, ALERT_INACTIVE, &ar->alerts[j]);
+		}
+		seen[j] = 1;
+	}
+	free(fresh);
+
+	for (j = 0; j < ar->nalerts; j++) {
+		a = &ar->alerts[j];
+		if (seen[j]) {
+			a->keep_firing_since_ms = 0;
+			if (a->state == ALERT_PENDING &&
+			    t_ms - a->active_at_ms >= (int64_t)r->for_ms) {
+				a->state = ALERT_FIRING;
+				a->fired_at_ms = t_ms;
+				transition(ar, ALERT_PENDING, a);
+			}
+			continue;
+		}
+		keep = 0;
+		if (a->state == ALERT_FIRING && r->keep_firing_for_ms > 0) {
+			if (a->keep_firing_since_ms == 0)
+				a->keep_firing_since_ms = t_ms;
+			if (t_ms - a->keep_firing_since_ms <
+			    (int64_t)r->keep_firing_for_ms)
+				keep = 1;
+		}
+		if (keep)
+			continue;
+		if (a->state == ALERT_PENDING) {
+			a->state = ALERT_INACTIVE;
+			transition(ar, ALERT_PENDING, a);
+			a->resolved_at_ms = -1;		/* drop below */
+		} else if (a->state == ALERT_FIRING) {
+			a->state = ALERT_INACTIVE;
+			a->resolved_at_ms = t_ms;
+			transition(ar, ALERT_FIRING, a);
+		} else if (t_ms - a->resolved_at_ms >
+		    ALERT_RESOLVED_RETENTION_MS)
+			a->resolved_at_ms = -1;
+	}
+	free(seen);
+
+	/* drop what was marked, count what is active */
+	for (i = 0, j = 0, nactive = 0; i < ar->nalerts; i++) {
+		if (ar->alerts[i].resolved_at_ms == -1) {
+			alert_clear(&ar->alerts[i]);
+			continue;
+		}
+		if (ar->alerts[i].state != ALERT_INACTIVE)
+			nactive++;
+		if (i != j) {
+			tmp = ar->alerts[i];
+			ar->alerts[j] = tmp;
+		}
+		j++;
+	}
+	ar->nalerts = j;
+	if (limit > 0 && nactive > limit) {
+		snprintf(err, errlen, "exceeded limit of %llu with %zu alerts",
+		    (unsigned long long)limit, nactive);
+		alerts_clear(ar);
+		transitions_clear(ar);
+		return (-1);
+	}
+	if (ar->nalerts > 1)
+		qsort(ar->alerts, ar->nalerts, sizeof(*ar->alerts), alert_cmp);
+	return (0);
+}
+
+void
+alert_rule_series(const struct alert_rule *ar, alert_series_fn fn, void *arg)
+{
+	const struct alert	*a;
+	struct np_labels	 l;
+	size_t			 i;
+
+	for (i = 0; i < ar->nalerts; i++) {
+		a = &ar->alerts[i];
+		if (a->state == ALERT_INACTIVE)
+			continue;
+		labels_copy(&l, &a->labels);
+		labels_set(&l, "alertstate", alert_state_name(a->state));
+		fn(arg, "ALERTS", &l, 1);
+		labels_clear(&l);
+		/* Prometheus exports whole seconds (time.Unix()) */
+		fn(arg, "ALERTS_FOR_STATE", &a->labels,
+		    (double)(a->active_at_ms / 1000));
+	}
+}
