@@ -40,14 +40,7 @@ static void
 cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void
-cfg_error_at(struct cfg_errors *, const char *, size_t, size_t, const char *,
-    va_list) __attribute__((format(printf, 5, 0)));
-static void
-cfg_error_raw(struct cfg_errors *, const char *, size_t, size_t, const char *,
-    ...) __attribute__((format(printf, 5, 6)));
-
-static void
+void
 cfg_error_at(struct cfg_errors *errs, const char *file, size_t line,
     size_t col, const char *fmt, va_list ap)
 {
@@ -72,7 +65,7 @@ cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+void
 cfg_error_raw(struct cfg_errors *errs, const char *file, size_t line,
     size_t col, const char *fmt, ...)
 {
@@ -1103,9 +1096,9 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 		c->conf->site_name = xstrdup("default");
 }
 
-static void
-yaml_syntax_error(struct cfg_errors *errs, const char *name,
-    const yaml_parser_t *parser)
+void
+cfg_yaml_syntax_error(struct cfg_errors *errs, const char *name,
+    const struct yaml_parser_s *parser)
 {
 	char	ctx[160] = "";
 
@@ -1146,7 +1139,7 @@ config_load_string(const char *name, const char *text, size_t len,
 		fatalx("yaml_parser_initialize failed");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_syntax_error(errs, name, &parser);
+		cfg_yaml_syntax_error(errs, name, &parser);
 		goto done;
 	}
 	loaded = 1;
@@ -1164,7 +1157,7 @@ config_load_string(const char *name, const char *text, size_t len,
 			    "only one YAML document is allowed");
 		yaml_document_delete(&extra);
 	} else
-		yaml_syntax_error(errs, name, &parser);
+		cfg_yaml_syntax_error(errs, name, &parser);
 done:
 	if (loaded)
 		yaml_document_delete(&doc);
@@ -1176,18 +1169,16 @@ done:
 	return (conf);
 }
 
-/* Config files are small; refuse anything absurd before reading it. */
+/* Config and rule files are small; refuse anything absurd. */
 #define CONFIG_MAX_BYTES	(8 * 1024 * 1024)
 
-struct np_config *
-config_load_file(const char *path, struct cfg_errors *errs)
+char *
+cfg_read_file(const char *path, size_t *lenp, struct cfg_errors *errs)
 {
-	FILE			*f;
-	char			*buf;
-	size_t			 len = 0, cap = 65536, n;
-	struct np_config	*conf;
+	FILE	*f;
+	char	*buf;
+	size_t	 len = 0, cap = 65536, n;
 
-	memset(errs, 0, sizeof(*errs));
 	if ((f = fopen(path, "r")) == NULL) {
 		cfg_error_raw(errs, path, 0, 0, "cannot open: %s",
 		    strerror(errno));
@@ -1216,6 +1207,20 @@ config_load_file(const char *path, struct cfg_errors *errs)
 		return (NULL);
 	}
 	fclose(f);
+	*lenp = len;
+	return (buf);
+}
+
+struct np_config *
+config_load_file(const char *path, struct cfg_errors *errs)
+{
+	struct np_config	*conf;
+	char			*buf;
+	size_t			 len;
+
+	memset(errs, 0, sizeof(*errs));
+	if ((buf = cfg_read_file(path, &len, errs)) == NULL)
+		return (NULL);
 	conf = config_load_string(path, buf, len, errs);
 	free(buf);
 	return (conf);

@@ -164,6 +164,24 @@ struct np_config *config_load_string(const char *name, const char *text,
 		    size_t len, struct cfg_errors *);
 void		 config_free(struct np_config *);
 void		 cfg_errors_free(struct cfg_errors *);
+
+/*
+ * For every YAML loader (config, rule files): add "FILE:LINE:COL: msg"
+ * (line and col 0-based, printed 1-based); report libyaml's syntax error;
+ * read a whole file (at most 8 MiB; caller frees; NULL after adding the
+ * error).
+ */
+struct yaml_parser_s;
+void		 cfg_error_at(struct cfg_errors *, const char *file, size_t line,
+		    size_t col, const char *, va_list)
+		    __attribute__((format(printf, 5, 0)));
+void		 cfg_error_raw(struct cfg_errors *, const char *file,
+		    size_t line, size_t col, const char *, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 cfg_yaml_syntax_error(struct cfg_errors *, const char *file,
+		    const struct yaml_parser_s *);
+char		*cfg_read_file(const char *path, size_t *len,
+		    struct cfg_errors *);
 const struct probe_cfg *config_find_probe(const struct np_config *,
 		    const char *);
 

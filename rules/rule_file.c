@@ -454,39 +454,8 @@ struct rf_ctx {
 };
 
 static void
-rf_error_at(struct cfg_errors *, const char *, size_t, size_t, const char *,
-    va_list) __attribute__((format(printf, 5, 0)));
-static void
-rf_error_raw(struct cfg_errors *, const char *, size_t, size_t, const char *,
-    ...) __attribute__((format(printf, 5, 6)));
-static void
 rf_error(struct rf_ctx *, const yaml_node_t *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
-
-static void
-rf_error_at(struct cfg_errors *errs, const char *file, size_t line,
-    size_t col, const char *fmt, va_list ap)
-{
-	char	*msg, *full;
-
-	if (vasprintf(&msg, fmt, ap) < 0)
-		fatalx("out of memory");
-	xasprintf(&full, "%s:%zu:%zu: %s", file, line + 1, col + 1, msg);
-	free(msg);
-	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
-	errs->msg[errs->n++] = full;
-}
-
-static void
-rf_error_raw(struct cfg_errors *errs, const char *file, size_t line,
-    size_t col, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	rf_error_at(errs, file, line, col, fmt, ap);
-	va_end(ap);
-}
 
 static void
 rf_error(struct rf_ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -494,7 +463,7 @@ rf_error(struct rf_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	rf_error_at(c->errs, c->file, n->start_mark.line, n->start_mark.column,
+	cfg_error_at(c->errs, c->file, n->start_mark.line, n->start_mark.column,
 	    fmt, ap);
 	va_end(ap);
 }
@@ -519,7 +488,7 @@ rf_error_in_scalar(struct rf_ctx *c, const yaml_node_t *n, size_t off,
 		for (i = 0, col = n->start_mark.column; i < off; i++)
 			if ((v[i] & 0xc0) != 0x80)
 				col++;
-		rf_error_raw(c->errs, c->file, n->start_mark.line, col, "%s",
+		cfg_error_raw(c->errs, c->file, n->start_mark.line, col, "%s",
 		    msg);
 	} else
 		rf_error(c, n, "%s (at offset %zu in the %s)", msg, off, what);
@@ -1029,25 +998,6 @@ rule_file_parse(struct rf_ctx *c, yaml_node_t *root)
 	    "the rule file");
 }
 
-static void
-yaml_syntax_error(struct cfg_errors *errs, const char *name,
-    const yaml_parser_t *parser)
-{
-	char	ctx[160] = "";
-
-	if (parser->context != NULL)
-		snprintf(ctx, sizeof(ctx), " %s", parser->context);
-	if (parser->context != NULL &&
-	    (parser->context_mark.line != parser->problem_mark.line ||
-	    parser->context_mark.column != parser->problem_mark.column))
-		snprintf(ctx, sizeof(ctx), " %s (started at line %zu, column "
-		    "%zu)", parser->context, parser->context_mark.line + 1,
-		    parser->context_mark.column + 1);
-	rf_error_raw(errs, name, parser->problem_mark.line,
-	    parser->problem_mark.column, "YAML syntax error: %s%s",
-	    parser->problem ? parser->problem : "unknown", ctx);
-}
-
 struct rule_file *
 rule_file_load_string(const char *name, const char *text, size_t len,
     struct cfg_errors *errs)
@@ -1072,7 +1022,7 @@ rule_file_load_string(const char *name, const char *text, size_t len,
 		fatalx("yaml_parser_initialize failed");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_syntax_error(errs, name, &parser);
+		cfg_yaml_syntax_error(errs, name, &parser);
 		goto done;
 	}
 	loaded = 1;
@@ -1082,12 +1032,12 @@ rule_file_load_string(const char *name, const char *text, size_t len,
 
 	if (yaml_parser_load(&parser, &extra)) {
 		if (yaml_document_get_root_node(&extra) != NULL)
-			rf_error_raw(errs, name, extra.start_mark.line,
+			cfg_error_raw(errs, name, extra.start_mark.line,
 			    extra.start_mark.column,
 			    "only one YAML document is allowed");
 		yaml_document_delete(&extra);
 	} else
-		yaml_syntax_error(errs, name, &parser);
+		cfg_yaml_syntax_error(errs, name, &parser);
 done:
 	if (loaded)
 		yaml_document_delete(&doc);
@@ -1099,46 +1049,16 @@ done:
 	return (rf);
 }
 
-/* Rule files are small; refuse anything absurd before reading it. */
-#define RULE_FILE_MAX_BYTES	(8 * 1024 * 1024)
-
 struct rule_file *
 rule_file_load(const char *path, struct cfg_errors *errs)
 {
-	FILE			*f;
-	char			*buf;
-	size_t			 len = 0, cap = 65536, n;
 	struct rule_file	*rf;
+	char			*buf;
+	size_t			 len;
 
 	memset(errs, 0, sizeof(*errs));
-	if ((f = fopen(path, "r")) == NULL) {
-		rf_error_raw(errs, path, 0, 0, "cannot open: %s",
-		    strerror(errno));
+	if ((buf = cfg_read_file(path, &len, errs)) == NULL)
 		return (NULL);
-	}
-	buf = xmalloc(cap);
-	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
-		len += n;
-		if (len == cap) {
-			if (cap >= RULE_FILE_MAX_BYTES) {
-				rf_error_raw(errs, path, 0, 0, "file larger "
-				    "than %d bytes", RULE_FILE_MAX_BYTES);
-				fclose(f);
-				free(buf);
-				return (NULL);
-			}
-			cap *= 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-	}
-	if (ferror(f)) {
-		rf_error_raw(errs, path, 0, 0, "read error: %s",
-		    strerror(errno));
-		fclose(f);
-		free(buf);
-		return (NULL);
-	}
-	fclose(f);
 	rf = rule_file_load_string(path, buf, len, errs);
 	free(buf);
 	return (rf);
