@@ -157,8 +157,6 @@ icmp_sock_get(struct event_base *base, int family, const struct icmp_opts *o,
     const struct probe_net *net, char *why, size_t whylen)
 {
 	struct icmp_sock	*s;
-	int			 proto = family == AF_INET ? IPPROTO_ICMP :
-				    IPPROTO_ICMPV6;
 
 	for (s = socks; s != NULL; s = s->next)
 		if (s->family == family && s->df == o->dont_fragment &&
@@ -168,12 +166,7 @@ icmp_sock_get(struct event_base *base, int family, const struct icmp_opts *o,
 	s->family = family;
 	s->df = o->dont_fragment;
 	s->net = *net;
-	s->fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-	if (s->fd == -1 && (errno == EPERM || errno == EACCES)) {
-		s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, proto);
-		s->dgram = 1;
-	}
+	s->fd = probe_icmp_socket(family, &s->dgram);
 	if (s->fd == -1 || icmp_sock_setup(s) == -1) {
 		snprintf(why, whylen, "cannot open ICMP%s socket: %s",
 		    family == AF_INET6 ? "v6" : "", strerror(errno));

@@ -272,8 +272,6 @@ pmtu_sock_get(struct probe_run *run)
 {
 	struct pmtu_sock	*s;
 	int			 family = run->addr->ss.ss_family;
-	int			 proto = family == AF_INET ? IPPROTO_ICMP :
-				    IPPROTO_ICMPV6;
 	const struct probe_net	*net = &run->cfg->net;
 
 	for (s = socks; s != NULL; s = s->next)
@@ -283,12 +281,7 @@ pmtu_sock_get(struct probe_run *run)
 	s = xcalloc(1, sizeof(*s));
 	s->family = family;
 	s->net = *net;
-	s->fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-	if (s->fd == -1 && (errno == EPERM || errno == EACCES)) {
-		s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, proto);
-		s->dgram = 1;
-	}
+	s->fd = probe_icmp_socket(family, &s->dgram);
 	if (s->fd == -1 || pmtu_sock_setup(s) == -1) {
 		detail(run, "cannot open ICMP%s socket: %s",
 		    family == AF_INET6 ? "v6" : "", strerror(errno));

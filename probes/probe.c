@@ -154,6 +154,21 @@ probe_recv(int fd, void *buf, size_t len, struct sockaddr_storage *from,
 }
 
 int
+probe_icmp_socket(int family, int *dgram)
+{
+	int	proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, fd;
+
+	*dgram = 0;
+	fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd == -1 && (errno == EPERM || errno == EACCES)) {
+		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    proto);
+		*dgram = 1;
+	}
+	return (fd);
+}
+
+int
 probe_socket(struct probe_run *run, int family, int type, int proto)
 {
 	int	fd;

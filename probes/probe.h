@@ -207,6 +207,12 @@ int		 probe_socket(struct probe_run *, int family, int type,
 ssize_t		 probe_recv(int fd, void *buf, size_t len,
 		    struct sockaddr_storage *from, uint64_t *rx_wall,
 		    int *truncated);
+/*
+ * An ICMP socket for echo probes (icmp, pmtu): raw with CAP_NET_RAW,
+ * else an unprivileged datagram one (*dgram set: the kernel owns the
+ * identifier and there is no IP header on receive).  -1 with errno.
+ */
+int		 probe_icmp_socket(int family, int *dgram);
 /* Apply a network context to any socket; -1 with errno on failure. */
 int		 probe_net_apply(int fd, const struct probe_net *, int family);
 /* Remaining time before the run's deadline (0 if passed). */
