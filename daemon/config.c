@@ -15,6 +15,7 @@
 
 #include "netprobed.h"
 #include "probes/probe.h"
+#include "rules/labels.h"
 
 /*
  * Labels the daemon or a probe type sets itself (and Prometheus' own); a
@@ -314,20 +315,6 @@ label_cmp(const void *a, const void *b)
 {
 	return (strcmp(((const struct np_label *)a)->name,
 	    ((const struct np_label *)b)->name));
-}
-
-static void
-labels_free(struct np_labels *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].value);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
 }
 
 static void
@@ -995,7 +982,7 @@ probe_cfg_free(struct probe_cfg *p)
 		free(p->targets[i]);
 	free(p->targets);
 	free(p->addrs);
-	labels_free(&p->labels);
+	rl_labels_free(&p->labels);
 	if (p->type != NULL)
 		probe_opts_free(p->type, p->opts);
 	else
@@ -1236,7 +1223,7 @@ config_free(struct np_config *conf)
 	for (i = 0; i < conf->nprobes; i++)
 		probe_cfg_free(&conf->probes[i]);
 	free(conf->probes);
-	labels_free(&conf->site_labels);
+	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);
 	free(conf->path);

@@ -21,6 +21,7 @@
 
 #include "daemon/netprobed.h"
 #include "rules/alert.h"
+#include "rules/labels.h"
 
 const char *
 alert_state_name(enum alert_state s)
@@ -35,102 +36,27 @@ alert_state_name(enum alert_state s)
 	}
 }
 
-/* ---- label sets ---------------------------------------------------- */
-
-static void
-labels_clear(struct np_labels *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].value);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-/* Set name=value keeping the set sorted; an empty value deletes it. */
-static void
-labels_set(struct np_labels *l, const char *name, const char *value)
-{
-	size_t	i;
-	int	cmp = 1;
-
-	for (i = 0; i < l->n; i++)
-		if ((cmp = strcmp(l->v[i].name, name)) >= 0)
-			break;
-	if (i < l->n && cmp == 0) {
-		free(l->v[i].value);
-		if (*value != '\0') {
-			l->v[i].value = xstrdup(value);
-			return;
-		}
-		free(l->v[i].name);
-		memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) *
-		    sizeof(*l->v));
-		l->n--;
-		return;
-	}
-	if (*value == '\0')
-		return;
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof(*l->v));
-	l->v[i].name = xstrdup(name);
-	l->v[i].value = xstrdup(value);
-	l->n++;
-}
-
-static void
-labels_copy(struct np_labels *dst, const struct np_labels *src)
-{
-	size_t	i;
-
-	dst->n = src->n;
-	dst->v = src->n ? xcalloc(src->n, sizeof(*dst->v)) : NULL;
-	for (i = 0; i < src->n; i++) {
-		dst->v[i].name = xstrdup(src->v[i].name);
-		dst->v[i].value = xstrdup(src->v[i].value);
-	}
-}
-
-static int
-labels_cmp(const struct np_labels *a, const struct np_labels *b)
-{
-	size_t	i;
-	int	c;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		if ((c = strcmp(a->v[i].name, b->v[i].name)) != 0)
-			return (c);
-		if ((c = strcmp(a->v[i].value, b->v[i].value)) != 0)
-			return (c);
-	}
-	return (a->n < b->n ? -1 : a->n > b->n ? 1 : 0);
-}
-
 /* ---- alerts -------------------------------------------------------- */
 
 static void
 alert_clear(struct alert *a)
 {
-	labels_clear(&a->labels);
-	labels_clear(&a->annotations);
+	rl_labels_free(&a->labels);
+	rl_labels_free(&a->annotations);
 }
 
 static void
 alert_copy(struct alert *dst, const struct alert *src)
 {
 	*dst = *src;
-	labels_copy(&dst->labels, &src->labels);
-	labels_copy(&dst->annotations, &src->annotations);
+	rl_labels_copy(&dst->labels, &src->labels);
+	rl_labels_copy(&dst->annotations, &src->annotations);
 }
 
 static int
 alert_cmp(const void *a, const void *b)
 {
-	return (labels_cmp(&((const struct alert *)a)->labels,
+	return (rl_labels_cmp(&((const struct alert *)a)->labels,
 	    &((const struct alert *)b)->labels));
 }
 
@@ -209,14 +135,14 @@ alert_from_sample(const struct rule *r, const struct rl_sample *s,
 	a->active_at_ms = t_ms;
 	for (i = 0; i < s->labels.n; i++)
 		if (strcmp(s->labels.v[i].name, "__name__") != 0)
-			labels_set(&a->labels, s->labels.v[i].name,
+			rl_labels_set(&a->labels, s->labels.v[i].name,
 			    s->labels.v[i].value);
 	for (i = 0; i < r->labels.n; i++) {
 		v = rule_template_expand(r->labels.v[i].tmpl, &s->labels, s->v);
-		labels_set(&a->labels, r->labels.v[i].name, v);
+		rl_labels_set(&a->labels, r->labels.v[i].name, v);
 		free(v);
 	}
-	labels_set(&a->labels, "alertname", r->name);
+	rl_labels_set(&a->labels, "alertname", r->name);
 	for (i = 0; i < r->annotations.n; i++) {
 		v = rule_template_expand(r->annotations.v[i].tmpl, &s->labels,
 		    s->v);
@@ -259,7 +185,7 @@ alert_rule_eval(struct alert_rule *ar, const struct rl_value *v, int64_t t_ms,
 	if (n > 1)
 		qsort(fresh, n, sizeof(*fresh), alert_cmp);
 	for (i = 1; i < n; i++)
-		if (labels_cmp(&fresh[i - 1].labels, &fresh[i].labels) == 0)
+		if (rl_labels_cmp(&fresh[i - 1].labels, &fresh[i].labels) == 0)
 			break;
 	if (n > 1 && i < n) {
 		snprintf(err, errlen, "vector contains metrics with the same "
@@ -274,14 +200,14 @@ alert_rule_eval(struct alert_rule *ar, const struct rl_value *v, int64_t t_ms,
 	seen = xcalloc(ar->nalerts + n + 1, 1);
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < ar->nalerts; j++)
-			if (labels_cmp(&ar->alerts[j].labels,
+			if (rl_labels_cmp(&ar->alerts[j].labels,
 			    &fresh[i].labels) == 0)
 				break;
 		if (j < ar->nalerts && ar->alerts[j].state != ALERT_INACTIVE) {
 			/* still active: only the value and annotations move */
 			a = &ar->alerts[j];
 			a->value = fresh[i].value;
-			labels_clear(&a->annotations);
+			rl_labels_free(&a->annotations);
 			a->annotations = fresh[i].annotations;
 			fresh[i].annotations.v = NULL;
 			fresh[i].annotations.n = 0;
@@ -375,12 +301,26 @@ alert_rule_series(const struct alert_rule *ar, alert_series_fn fn, void *arg)
 		a = &ar->alerts[i];
 		if (a->state == ALERT_INACTIVE)
 			continue;
-		labels_copy(&l, &a->labels);
-		labels_set(&l, "alertstate", alert_state_name(a->state));
+		rl_labels_copy(&l, &a->labels);
+		rl_labels_set(&l, "alertstate", alert_state_name(a->state));
 		fn(arg, "ALERTS", &l, 1);
-		labels_clear(&l);
+		rl_labels_free(&l);
 		/* Prometheus exports whole seconds (time.Unix()) */
 		fn(arg, "ALERTS_FOR_STATE", &a->labels,
 		    (double)(a->active_at_ms / 1000));
 	}
+}
+
+void
+alert_rule_carry(struct alert_rule *dst, const struct alert_rule *src)
+{
+	size_t	i;
+
+	alerts_clear(dst);
+	if (src->nalerts == 0)
+		return;
+	dst->alerts = xcalloc(src->nalerts, sizeof(*dst->alerts));
+	for (i = 0; i < src->nalerts; i++)
+		alert_copy(&dst->alerts[i], &src->alerts[i]);
+	dst->nalerts = src->nalerts;
 }

@@ -79,6 +79,13 @@ int		 alert_rule_eval(struct alert_rule *, const struct rl_value *v,
 		    int64_t t_ms, uint64_t limit, char *err, size_t errlen);
 
 /*
+ * After a reload: dst (a new rule's state) takes copies of src's alerts,
+ * as Prometheus' copyState does, so a reload neither re-fires nor forgets.
+ */
+void		 alert_rule_carry(struct alert_rule *dst,
+		    const struct alert_rule *src);
+
+/*
  * The series Prometheus exports for the rule's pending and firing alerts:
  *	ALERTS{<alert labels>, alertstate="pending|firing"} 1
  *	ALERTS_FOR_STATE{<alert labels>} <active_at in seconds>

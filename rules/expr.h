@@ -20,6 +20,15 @@ struct rl_point {
 };
 
 /*
+ * Prometheus' staleness marker (value.StaleNaN), the point a source keeps
+ * when a series stops existing: an instant selector sees no sample when
+ * the newest point in its lookback window is one, and range functions
+ * skip them.  Every other NaN is an ordinary value.
+ */
+double		 rl_stale_nan(void);
+int		 rl_is_stale(double);
+
+/*
  * Where series come from.  select() calls fn once per series whose
  * labels (including __name__) satisfy every matcher, with that series'
  * points in (from_ms, to_ms], oldest first.

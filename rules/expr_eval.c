@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rules/expr_int.h"
+#include "rules/labels.h"
 
 #define LOOKBACK_MS	(5 * 60 * 1000)	/* engine.go defaultLookbackDelta */
 
@@ -39,87 +40,30 @@ eerr(struct ectx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- label sets (kept sorted by name) ---- */
+/* ---- staleness ---- */
 
-static int
-lab_namecmp(const void *a, const void *b)
+#define STALE_NAN_BITS	0x7ff0000000000002ULL	/* value.StaleNaN */
+
+double
+rl_stale_nan(void)
 {
-	return (strcmp(((const struct np_label *)a)->name,
-	    ((const struct np_label *)b)->name));
+	uint64_t	b = STALE_NAN_BITS;
+	double		d;
+
+	memcpy(&d, &b, sizeof(d));
+	return (d);
 }
 
-static void
-lab_copy(struct np_labels *dst, const struct np_labels *src)
+int
+rl_is_stale(double d)
 {
-	size_t	i;
+	uint64_t	b;
 
-	dst->n = src->n;
-	dst->v = src->n ? xreallocarray(NULL, src->n, sizeof(*dst->v)) : NULL;
-	for (i = 0; i < src->n; i++) {
-		dst->v[i].name = xstrdup(src->v[i].name);
-		dst->v[i].value = xstrdup(src->v[i].value);
-	}
-	if (dst->n > 1)
-		qsort(dst->v, dst->n, sizeof(*dst->v), lab_namecmp);
+	memcpy(&b, &d, sizeof(b));
+	return (b == STALE_NAN_BITS);
 }
 
-static void
-lab_free(struct np_labels *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->v[i].name);
-		free(l->v[i].value);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static const char *
-lab_get(const struct np_labels *l, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].name, name) == 0)
-			return (l->v[i].value);
-	return (NULL);
-}
-
-static void
-lab_del(struct np_labels *l, const char *name)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].name, name) == 0) {
-			free(l->v[i].name);
-			free(l->v[i].value);
-			memmove(&l->v[i], &l->v[i + 1],
-			    (l->n - i - 1) * sizeof(*l->v));
-			l->n--;
-			return;
-		}
-}
-
-/* Set (or, for an empty value, delete) a label, as labels.Builder does. */
-static void
-lab_set(struct np_labels *l, const char *name, const char *value)
-{
-	size_t	i;
-
-	lab_del(l, name);
-	if (value == NULL || *value == '\0')
-		return;
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-	for (i = l->n; i > 0 && strcmp(l->v[i - 1].name, name) > 0; i--)
-		l->v[i] = l->v[i - 1];
-	l->v[i].name = xstrdup(name);
-	l->v[i].value = xstrdup(value);
-	l->n++;
-}
+/* ---- label sets (rules/labels.c keeps them sorted) ---- */
 
 static int
 strlist_has(const struct rl_strlist *l, const char *s)
@@ -140,7 +84,7 @@ lab_filter(struct np_labels *l, const struct rl_strlist *names, int keep)
 
 	while (i < l->n) {
 		if (strlist_has(names, l->v[i].name) != keep)
-			lab_del(l, l->v[i].name);
+			rl_labels_del(l, l->v[i].name);
 		else
 			i++;
 	}
@@ -175,36 +119,6 @@ lab_key(const struct np_labels *l, const struct rl_strlist *names, int mode)
 	return (k);
 }
 
-/* {a="b", c="d"} like Prometheus' labels.String(). */
-static void
-lab_str(const struct np_labels *l, char *buf, size_t len)
-{
-	size_t	i, o = 0;
-	int	n;
-
-	n = snprintf(buf, len, "{");
-	for (i = 0; i < l->n && n >= 0 && (o += (size_t)n) < len; i++)
-		n = snprintf(buf + o, len - o, "%s%s=\"%s\"", i ? ", " : "",
-		    l->v[i].name, l->v[i].value);
-	if (n >= 0 && (o += (size_t)n) < len)
-		snprintf(buf + o, len - o, "}");
-}
-
-static int
-lab_cmp(const struct np_labels *a, const struct np_labels *b)
-{
-	size_t	i;
-	int	r;
-
-	for (i = 0; i < a->n && i < b->n; i++) {
-		if ((r = strcmp(a->v[i].name, b->v[i].name)) != 0)
-			return (r);
-		if ((r = strcmp(a->v[i].value, b->v[i].value)) != 0)
-			return (r);
-	}
-	return (a->n < b->n ? -1 : a->n > b->n);
-}
-
 /* ---- values ---- */
 
 static struct rl_sample *
@@ -230,7 +144,7 @@ rl_value_free(struct rl_value *v)
 	if (v == NULL)
 		return;
 	for (i = 0; i < v->n; i++)
-		lab_free(&v->samples[i].labels);
+		rl_labels_free(&v->samples[i].labels);
 	free(v->samples);
 	v->samples = NULL;
 	v->n = 0;
@@ -239,7 +153,7 @@ rl_value_free(struct rl_value *v)
 static int
 sample_cmp(const void *a, const void *b)
 {
-	return (lab_cmp(&((const struct rl_sample *)a)->labels,
+	return (rl_labels_cmp(&((const struct rl_sample *)a)->labels,
 	    &((const struct rl_sample *)b)->labels));
 }
 
@@ -253,7 +167,7 @@ check_unique(struct ectx *c, struct rl_value *v)
 		return (0);
 	qsort(v->samples, v->n, sizeof(*v->samples), sample_cmp);
 	for (i = 1; i < v->n; i++)
-		if (lab_cmp(&v->samples[i - 1].labels,
+		if (rl_labels_cmp(&v->samples[i - 1].labels,
 		    &v->samples[i].labels) == 0) {
 			eerr(c, "vector cannot contain metrics with the same "
 			    "labelset");
@@ -436,8 +350,10 @@ collect_cb(void *arg, const struct np_labels *labels,
 {
 	struct collect		*k = arg;
 	struct rl_sample	*s;
-	size_t			 a, b;
+	struct rl_point		*live = NULL;
+	size_t			 a, b, i, n;
 	double			 v;
+	int			 ok;
 
 	/* keep to (from, to] even if the source is generous */
 	for (a = 0; a < npts && pts[a].t_ms <= k->from; a++)
@@ -446,17 +362,37 @@ collect_cb(void *arg, const struct np_labels *labels,
 		;
 	if (b == a)
 		return;
-	k->seen++;
-	if (k->call == NULL)
+	if (k->call == NULL) {
+		if (rl_is_stale(pts[b - 1].v))
+			return;
+		k->seen++;
 		v = pts[b - 1].v;
-	else if (k->call->fn->id == F_ABSENT_OT ||
-	    !range_fn(k, pts + a, b - a, &v))
-		return;
+	} else {
+		/* ranges skip staleness markers */
+		for (i = a; i < b && !rl_is_stale(pts[i].v); i++)
+			;
+		if (i < b) {
+			live = xreallocarray(NULL, b - a, sizeof(*live));
+			for (n = 0, i = a; i < b; i++)
+				if (!rl_is_stale(pts[i].v))
+					live[n++] = pts[i];
+			pts = live;
+			a = 0;
+			b = n;
+		}
+		if (b > a)
+			k->seen++;
+		ok = b > a && k->call->fn->id != F_ABSENT_OT &&
+		    range_fn(k, pts + a, b - a, &v);
+		free(live);
+		if (!ok)
+			return;
+	}
 	s = vec_add(k->out, v);
-	lab_copy(&s->labels, labels);
+	rl_labels_copy(&s->labels, labels);
 	/* last_over_time acts like offset and keeps the name (engine.go) */
 	if (k->call != NULL && k->call->fn->id != F_LAST_OT)
-		lab_del(&s->labels, "__name__");
+		rl_labels_del(&s->labels, "__name__");
 }
 
 static void
@@ -481,14 +417,14 @@ absent_labels(const struct rl_expr *sel, struct np_labels *l)
 	for (i = 0; i < sel->nm; i++) {
 		if (strcmp(sel->m[i].name, "__name__") == 0)
 			continue;
-		if (sel->m[i].op == RL_EQ && lab_get(l, sel->m[i].name) ==
+		if (sel->m[i].op == RL_EQ && rl_labels_get(l, sel->m[i].name) ==
 		    NULL)
-			lab_set(l, sel->m[i].name, sel->m[i].value);
+			rl_labels_set(l, sel->m[i].name, sel->m[i].value);
 		else
 			drop.v[drop.n++] = (char *)sel->m[i].name;
 	}
 	for (i = 0; i < drop.n; i++)
-		lab_del(l, drop.v[i]);
+		rl_labels_del(l, drop.v[i]);
 	free(drop.v);
 }
 
@@ -601,7 +537,7 @@ histogram_quantile(double q, const struct rl_value *in, struct rl_value *out)
 
 	k = xreallocarray(NULL, in->n + 1, sizeof(*k));
 	for (i = 0; i < in->n; i++) {
-		if ((v = lab_get(&in->samples[i].labels, "le")) == NULL)
+		if ((v = rl_labels_get(&in->samples[i].labels, "le")) == NULL)
 			continue;	/* not a bucket */
 		k[n].key = lab_key(&in->samples[i].labels, &le, KEY_WITHOUT);
 		k[n++].idx = i;
@@ -611,7 +547,7 @@ histogram_quantile(double q, const struct rl_value *in, struct rl_value *out)
 	for (i = 0; i < n; i = j) {
 		for (nb = 0, j = i; j < n && strcmp(k[i].key, k[j].key) == 0;
 		    j++) {
-			v = lab_get(&in->samples[k[j].idx].labels, "le");
+			v = rl_labels_get(&in->samples[k[j].idx].labels, "le");
 			b[nb].le = strtod(v, &end);
 			if (end == v || *end != '\0')
 				continue;	/* unparsable le: ignored */
@@ -620,9 +556,9 @@ histogram_quantile(double q, const struct rl_value *in, struct rl_value *out)
 		if (nb == 0)
 			continue;
 		s = vec_add(out, bucket_quantile(q, b, nb));
-		lab_copy(&s->labels, &in->samples[k[i].idx].labels);
-		lab_del(&s->labels, "le");
-		lab_del(&s->labels, "__name__");
+		rl_labels_copy(&s->labels, &in->samples[k[i].idx].labels);
+		rl_labels_del(&s->labels, "le");
+		rl_labels_del(&s->labels, "__name__");
 	}
 	free(b);
 	keyed_free(k, n);
@@ -703,7 +639,7 @@ eval_call(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 			else if (e->fn->id == F_CLAMP_MIN ? s->v < lim :
 			    s->v > lim)
 				s->v = lim;
-			lab_del(&s->labels, "__name__");
+			rl_labels_del(&s->labels, "__name__");
 		}
 		return (check_unique(c, out));
 	case F_ABS:
@@ -720,7 +656,7 @@ eval_call(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 		for (i = 0; i < out->n; i++) {
 			out->samples[i].v = math1(e->fn->id,
 			    out->samples[i].v);
-			lab_del(&out->samples[i].labels, "__name__");
+			rl_labels_del(&out->samples[i].labels, "__name__");
 		}
 		return (check_unique(c, out));
 	default:
@@ -799,7 +735,7 @@ eval_agg(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 				k[i + g].idx = j;
 				in = &a.samples[k[i + x].idx];
 				s = vec_add(out, in->v);
-				lab_copy(&s->labels, &in->labels);
+				rl_labels_copy(&s->labels, &in->labels);
 			}
 			j = i + n;
 			continue;
@@ -830,10 +766,10 @@ eval_agg(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 		if (e->agg == AGG_COUNT)
 			acc = (double)n;
 		s = vec_add(out, acc);
-		lab_copy(&s->labels, &in->labels);
+		rl_labels_copy(&s->labels, &in->labels);
 		if (e->without) {
 			lab_filter(&s->labels, &e->grp, 0);
-			lab_del(&s->labels, "__name__");
+			rl_labels_del(&s->labels, "__name__");
 		} else
 			lab_filter(&s->labels, &e->grp, 1);
 	}
@@ -974,18 +910,18 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 		if (strcmp(ko[i - 1].key, ko[i].key) == 0) {
 			struct np_labels	g;
 
-			lab_copy(&g, &one->samples[ko[i].idx].labels);
+			rl_labels_copy(&g, &one->samples[ko[i].idx].labels);
 			if (only)
 				lab_filter(&g, &e->mlabels, 1);
 			else {
 				lab_filter(&g, &e->mlabels, 0);
-				lab_del(&g, "__name__");
+				rl_labels_del(&g, "__name__");
 			}
-			lab_str(&g, b1, sizeof(b1));
-			lab_free(&g);
-			lab_str(&one->samples[ko[i - 1].idx].labels, b2,
+			rl_labels_string(&g, b1, sizeof(b1));
+			rl_labels_free(&g);
+			rl_labels_string(&one->samples[ko[i - 1].idx].labels, b2,
 			    sizeof(b2));
-			lab_str(&one->samples[ko[i].idx].labels, b3,
+			rl_labels_string(&one->samples[ko[i].idx].labels, b3,
 			    sizeof(b3));
 			eerr(c, "found duplicate series for the match group %s "
 			    "on the %s hand-side of the operation: [%s, %s];"
@@ -1026,9 +962,9 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 				continue;
 		}
 		s = vec_add(out, v);
-		lab_copy(&s->labels, &ms->labels);
+		rl_labels_copy(&s->labels, &ms->labels);
 		if (drops_name(e))
-			lab_del(&s->labels, "__name__");
+			rl_labels_del(&s->labels, "__name__");
 		if (e->card == CARD_ONE_TO_ONE) {
 			if (only)
 				lab_filter(&s->labels, &e->mlabels, 1);
@@ -1039,8 +975,8 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 			size_t	j;
 
 			for (j = 0; j < e->include.n; j++)
-				lab_set(&s->labels, e->include.v[j],
-				    lab_get(&os->labels, e->include.v[j]));
+				rl_labels_set(&s->labels, e->include.v[j],
+				    rl_labels_get(&os->labels, e->include.v[j]));
 			/* the whole result label set within its match group */
 			full = lab_key(&s->labels, NULL, KEY_ALL);
 			xasprintf(&res[nres].key, "%s|%s", q.key, full);
@@ -1113,7 +1049,7 @@ eval_bin(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 		out->samples[out->n - 1].v = v;
 		memset(&s->labels, 0, sizeof(s->labels));
 		if (drops_name(e))
-			lab_del(&out->samples[out->n - 1].labels, "__name__");
+			rl_labels_del(&out->samples[out->n - 1].labels, "__name__");
 	}
 	rl_value_free(vec);
 	return (check_unique(c, out));
@@ -1162,7 +1098,7 @@ eval(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 		}
 		for (i = 0; i < out->n; i++) {
 			out->samples[i].v = -out->samples[i].v;
-			lab_del(&out->samples[i].labels, "__name__");
+			rl_labels_del(&out->samples[i].labels, "__name__");
 		}
 		if (check_unique(c, out) == -1)
 			break;
