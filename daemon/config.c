@@ -8,6 +8,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glob.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@
 #include "netprobed.h"
 #include "probes/probe.h"
 #include "rules/labels.h"
+#include "rules/rule_file.h"
 
 /*
  * Labels the daemon or a probe type sets itself (and Prometheus' own); a
@@ -426,7 +429,10 @@ defaults_key(struct cfg_ctx *c, const char *key, yaml_node_t *v,
 {
 	struct defaults_seen	*seen = arg;
 
-	if (strcmp(key, "interval") == 0) {
+	if (strcmp(key, "evaluation_interval") == 0)
+		(void)parse_duration_node(c, v, key, 1000, INTERVAL_MAX_MS,
+		    &c->conf->evaluation_interval_ms);
+	else if (strcmp(key, "interval") == 0) {
 		if (parse_duration_node(c, v, key, INTERVAL_MIN_MS,
 		    INTERVAL_MAX_MS, &c->conf->default_interval_ms) == 0)
 			seen->interval = v;
@@ -438,7 +444,8 @@ defaults_key(struct cfg_ctx *c, const char *key, yaml_node_t *v,
 static void
 parse_defaults(struct cfg_ctx *c, yaml_node_t *n)
 {
-	static const char *const known[] = { "interval", "timeout" };
+	static const char *const known[] = { "interval", "timeout",
+	    "evaluation_interval" };
 	struct defaults_seen	 seen = { NULL, NULL };
 	char			 t[32], iv[32];
 
@@ -1024,6 +1031,98 @@ parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 
 /* ---- top level ----------------------------------------------------- */
 
+/* ---- rule_files --------------------------------------------------- */
+
+static void
+rule_file_add(struct cfg_ctx *c, yaml_node_t *n, const char *path)
+{
+	struct np_config	*conf = c->conf;
+	struct cfg_errors	 rerrs;
+	struct rule_file	*rf;
+	size_t			 i;
+
+	for (i = 0; i < conf->nrule_files; i++)
+		if (strcmp(conf->rule_files[i]->path, path) == 0)
+			return;		/* two globs, one file */
+	if (conf->nrule_files == NP_MAX_RULE_FILES) {
+		cfg_error(c, n, "'rule_files': more than %d files",
+		    NP_MAX_RULE_FILES);
+		return;
+	}
+	rf = rule_file_load(path, &rerrs);
+	/* the rule file's own FILE:LINE:COL messages, as they are */
+	for (i = 0; i < rerrs.n; i++) {
+		c->errs->msg = xreallocarray(c->errs->msg, c->errs->n + 1,
+		    sizeof(char *));
+		c->errs->msg[c->errs->n++] = rerrs.msg[i];
+	}
+	free(rerrs.msg);
+	if (rf == NULL)
+		return;
+	conf->rule_files = xreallocarray(conf->rule_files,
+	    conf->nrule_files + 1, sizeof(*conf->rule_files));
+	conf->rule_files[conf->nrule_files++] = rf;
+}
+
+/*
+ * One entry of rule_files: a path or glob(7) pattern, relative to the
+ * config file's directory.  A pattern that matches nothing is fine (as in
+ * Prometheus); a plain path that does not exist is a mistake worth an
+ * error, since nothing else would ever show it.
+ */
+static void
+rule_glob(struct cfg_ctx *c, yaml_node_t *n)
+{
+	const char	*pat;
+	char		*dir, *full;
+	glob_t		 g;
+	size_t		 i;
+	int		 rc;
+
+	if ((pat = scalar(c, n, "rule_files", "a file name or pattern")) ==
+	    NULL)
+		return;
+	if (*pat == '/')
+		full = xstrdup(pat);
+	else {
+		dir = xstrdup(c->file);
+		xasprintf(&full, "%s/%s", dirname(dir), pat);
+		free(dir);
+	}
+	memset(&g, 0, sizeof(g));
+	rc = glob(full, GLOB_ERR, NULL, &g);
+	if (rc == GLOB_NOMATCH) {
+		if (strpbrk(pat, "*?[") == NULL)
+			cfg_error(c, n, "'rule_files': no such file: %s", full);
+	} else if (rc != 0)
+		cfg_error(c, n, "'rule_files': cannot read %s: %s", full,
+		    rc == GLOB_NOSPACE ? "out of memory" : strerror(errno));
+	else
+		for (i = 0; i < g.gl_pathc; i++)
+			rule_file_add(c, n, g.gl_pathv[i]);
+	globfree(&g);
+	free(full);
+}
+
+static void
+parse_rule_files(struct cfg_ctx *c, yaml_node_t *n)
+{
+	yaml_node_item_t	*it;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		rule_glob(c, n);
+		return;
+	}
+	if (n->type != YAML_SEQUENCE_NODE) {
+		cfg_error(c, n, "'rule_files' expects a list of file names or "
+		    "patterns, got %s", node_kind(n));
+		return;
+	}
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top; it++)
+		rule_glob(c, node(c, *it));
+}
+
 static void
 top_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
     void *arg)
@@ -1036,6 +1135,8 @@ top_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 		parse_site(c, v);
 	else if (strcmp(key, "defaults") == 0)
 		parse_defaults(c, v);
+	else if (strcmp(key, "rule_files") == 0)
+		parse_rule_files(c, v);
 	else if (strcmp(key, "listen") == 0) {
 		if ((s = scalar(c, v, key, "ADDRESS:PORT")) == NULL)
 			return;
@@ -1051,7 +1152,7 @@ static void
 config_parse(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const known[] = { "site", "listen", "defaults",
-	    "probes" };
+	    "probes", "rule_files" };
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
 	const char		*why;
@@ -1061,6 +1162,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 		fatalx("bad built-in listen address");
 	c->conf->default_interval_ms = NP_DEFAULT_INTERVAL_MS;
 	c->conf->default_timeout_ms = NP_DEFAULT_TIMEOUT_MS;
+	c->conf->evaluation_interval_ms = NP_DEFAULT_EVAL_MS;
 
 	if (root->type != YAML_MAPPING_NODE) {
 		cfg_error(c, root, "the configuration must be a mapping of "
@@ -1223,6 +1325,9 @@ config_free(struct np_config *conf)
 	for (i = 0; i < conf->nprobes; i++)
 		probe_cfg_free(&conf->probes[i]);
 	free(conf->probes);
+	for (i = 0; i < conf->nrule_files; i++)
+		rule_file_free(conf->rule_files[i]);
+	free(conf->rule_files);
 	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);

@@ -34,6 +34,8 @@ struct np_daemon {
 	struct probe_req		*probe_reqs;
 	size_t				 nprobe_reqs;
 	struct series			*probe_http[4];	/* by outcome */
+	/* the rule engine (rules.c) */
+	struct rules			*rules;
 };
 
 /* sched.c */
@@ -60,6 +62,17 @@ void		 sched_stop(struct np_daemon *);
 /* responder.c: `netprobed --responder ADDR:PORT`, the far end of the
  * udp and media probes.  Runs until SIGTERM; returns the exit status. */
 int		 responder_run(const char *spec);
+
+/* rules.c */
+/*
+ * Make conf's rule files the running rules: groups with the same file
+ * and name keep their alert states and metrics; each group's timer
+ * (re)starts.  conf must stay alive until the next call or rules_free().
+ */
+void		 rules_apply(struct np_daemon *, const struct np_config *);
+void		 rules_free(struct np_daemon *);
+/* The "alerts" and "rule_groups" members of /status (JSON). */
+void		 rules_status(struct np_daemon *, struct evbuffer *);
 
 /* http.c */
 /* Bind the listener for conf->listen; 0, or -1 with a logged error. */

@@ -51,6 +51,37 @@ metrics_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/*
+ * /status: the state a field engineer or a script wants at once, as
+ * JSON: the site, every alert (pending, firing, recently resolved) and
+ * every rule group with each rule's health.
+ */
+static void
+status_cb(struct evhttp_request *req, void *arg)
+{
+	struct np_daemon	*d = arg;
+	struct evbuffer		*b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evbuffer_add_printf(b, "{\"site\":");
+	json_str(b, d->conf->site_name);
+	evbuffer_add_printf(b, ",\"display_name\":");
+	if (d->conf->site_display_name != NULL)
+		json_str(b, d->conf->site_display_name);
+	else
+		evbuffer_add(b, "null", 4);
+	evbuffer_add_printf(b, ",\"version\":");
+	json_str(b, np_version);
+	evbuffer_add(b, ",", 1);
+	rules_status(d, b);
+	evbuffer_add(b, "}\n", 2);
+	reply(req, HTTP_OK, "OK", "application/json; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
 static void
 healthz_cb(struct evhttp_request *req, void *arg)
 {
@@ -147,6 +178,7 @@ http_start(struct np_daemon *d, const struct np_addr *listen)
 	evhttp_set_max_body_size(http, 4096);
 	evhttp_set_cb(http, "/metrics", metrics_cb, d);
 	evhttp_set_cb(http, "/healthz", healthz_cb, d);
+	evhttp_set_cb(http, "/status", status_cb, d);
 	evhttp_set_cb(http, "/probe", probe_cb, d);
 	evhttp_set_gencb(http, index_cb, d);
 	format_addr(listen, 0, host, sizeof(host));

@@ -213,6 +213,7 @@ reload(struct np_daemon *d)
 	}
 	http_abort_probes(d, "configuration reloaded; try again");
 	sched_apply(d, conf);
+	rules_apply(d, conf);
 	config_free(d->conf);
 	d->conf = conf;
 	config_applied(d, 1);
@@ -243,6 +244,7 @@ daemon_free(struct np_daemon *d)
 
 	http_abort_probes(d, "netprobed is stopping");
 	sched_stop(d);
+	rules_free(d);
 	http_stop(d);
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
@@ -277,6 +279,7 @@ run_daemon(struct np_config *conf)
 			fatalx("cannot watch signal %d", signo[i]);
 	}
 	sched_apply(&d, conf);
+	rules_apply(&d, conf);
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
 	    np_version, conf->site_name, conf->nprobes, d.nts);

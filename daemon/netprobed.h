@@ -26,6 +26,15 @@ struct family;
 
 /* ---- util.c -------------------------------------------------------- */
 
+/*
+ * JSON output: a string (escaped; bytes that are not UTF-8 become
+ * U+FFFD, so a peer's odd header cannot break the document), a number
+ * (null for NaN and infinities), an RFC 3339 UTC time (null for <= 0).
+ */
+void		 json_str(struct evbuffer *, const char *);
+void		 json_num(struct evbuffer *, double);
+void		 json_time(struct evbuffer *, int64_t unix_ms);
+
 #define NP_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Allocation that cannot fail: these abort the daemon on OOM. */
@@ -128,6 +137,8 @@ struct probe_cfg {
 	int			 line;		/* of the entry, 1-based */
 };
 
+struct rule_file;
+
 struct np_config {
 	char			*path;
 	char			*site_name;
@@ -138,11 +149,17 @@ struct np_config {
 	uint64_t		 default_timeout_ms;
 	struct probe_cfg	*probes;
 	size_t			 nprobes;
+	/* rule_files: every file the globs matched, loaded and checked */
+	struct rule_file	**rule_files;
+	size_t			 nrule_files;
+	uint64_t		 evaluation_interval_ms;
 };
 
 #define NP_DEFAULT_LISTEN	"127.0.0.1:9560"
 #define NP_DEFAULT_INTERVAL_MS	10000
 #define NP_DEFAULT_TIMEOUT_MS	2000
+#define NP_DEFAULT_EVAL_MS	15000
+#define NP_MAX_RULE_FILES	256
 
 /*
  * Error collector: every message is "FILE:LINE:COL: message", lines and
@@ -199,6 +216,8 @@ void		 store_free(struct store *);
 struct family	*store_family(struct store *, const char *name,
 		    const char *help, enum metric_type,
 		    const double *buckets, size_t nbuckets);
+/* The type of a registered family (enum metric_type), or -1. */
+int		 store_family_type(const struct store *, const char *name);
 /*
  * Get the series with exactly these labels (name=value pairs, any order,
  * NULL-terminated), creating it if needed.  The returned pointer stays
@@ -224,6 +243,17 @@ size_t		 store_nseries(const struct store *);
 void		 store_render(const struct store *, struct evbuffer *);
 /* Only the gauges: what /probe answers, like blackbox_exporter. */
 void		 store_render_gauges(const struct store *, struct evbuffer *);
+/*
+ * Every sample /metrics would show, in order: name and suffix ("",
+ * "_bucket", "_sum", "_count"), the labels as text (a="b",c="d", escaped),
+ * le for buckets (else NULL), value.  want (may be NULL) is asked once
+ * per family and skips it on 0.  For the rules' history snapshots.
+ */
+typedef void (*store_sample_fn)(void *arg, const char *name,
+    const char *suffix, const char *labels, const char *le, double v);
+void		 store_visit(const struct store *,
+		    int (*want)(void *arg, const char *family), store_sample_fn,
+		    void *arg);
 /* Number formatting as Prometheus expects ("+Inf", shortest round trip). */
 void		 format_double(double, char *, size_t);
 /* Append a label value with \\, \" and \n escaped. */

@@ -134,6 +134,17 @@ store_family(struct store *st, const char *name, const char *help,
 	return (f);
 }
 
+int
+store_family_type(const struct store *st, const char *name)
+{
+	const struct family	*f;
+
+	for (f = st->fams; f != NULL; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return ((int)f->type);
+	return (-1);
+}
+
 /* Append name="value" to an evbuffer, escaped for the text format. */
 void
 escape_label_value(struct evbuffer *b, const char *v)
@@ -356,10 +367,11 @@ render_help(struct evbuffer *b, const struct family *f)
 }
 
 static void
-render_sample(struct evbuffer *b, const char *name, const char *suffix,
+render_sample(void *arg, const char *name, const char *suffix,
     const char *labels, const char *le, double v)
 {
-	char	num[64];
+	struct evbuffer	*b = arg;
+	char		 num[64];
 
 	format_double(v, num, sizeof(num));
 	evbuffer_add_printf(b, "%s%s", name, suffix);
@@ -373,25 +385,27 @@ render_sample(struct evbuffer *b, const char *name, const char *suffix,
 	evbuffer_add_printf(b, " %s\n", num);
 }
 
+/* Every sample of one series as the text format shows it. */
 static void
-render_histogram(struct evbuffer *b, const struct family *f,
-    const struct series *s)
+series_samples(const struct family *f, const struct series *s,
+    store_sample_fn fn, void *arg)
 {
 	char		le[64];
 	uint64_t	cum = 0;
 	size_t		i;
 
+	if (f->type != METRIC_HISTOGRAM) {
+		fn(arg, f->name, "", s->labels, NULL, s->value);
+		return;
+	}
 	for (i = 0; i < f->nbounds; i++) {
 		cum += s->buckets[i];
 		format_double(f->bounds[i], le, sizeof(le));
-		render_sample(b, f->name, "_bucket", s->labels, le,
-		    (double)cum);
+		fn(arg, f->name, "_bucket", s->labels, le, (double)cum);
 	}
-	render_sample(b, f->name, "_bucket", s->labels, "+Inf",
-	    (double)s->count);
-	render_sample(b, f->name, "_sum", s->labels, NULL, s->value);
-	render_sample(b, f->name, "_count", s->labels, NULL,
-	    (double)s->count);
+	fn(arg, f->name, "_bucket", s->labels, "+Inf", (double)s->count);
+	fn(arg, f->name, "_sum", s->labels, NULL, s->value);
+	fn(arg, f->name, "_count", s->labels, NULL, (double)s->count);
 }
 
 static void
@@ -412,11 +426,7 @@ render(const struct store *st, struct evbuffer *b, int gauges_only)
 				render_help(b, f);
 				header = 1;
 			}
-			if (f->type == METRIC_HISTOGRAM)
-				render_histogram(b, f, s);
-			else
-				render_sample(b, f->name, "", s->labels, NULL,
-				    s->value);
+			series_samples(f, s, render_sample, b);
 		}
 	}
 }
@@ -431,4 +441,20 @@ void
 store_render_gauges(const struct store *st, struct evbuffer *b)
 {
 	render(st, b, 1);
+}
+
+void
+store_visit(const struct store *st, int (*want)(void *, const char *),
+    store_sample_fn fn, void *arg)
+{
+	const struct family	*f;
+	const struct series	*s;
+
+	for (f = st->fams; f != NULL; f = f->next) {
+		if (want != NULL && !want(arg, f->name))
+			continue;
+		for (s = f->head; s != NULL; s = s->next)
+			if (s->has_value)
+				series_samples(f, s, fn, arg);
+	}
 }

@@ -9,9 +9,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/buffer.h>
 
 #include "netprobed.h"
 
@@ -326,4 +330,91 @@ valid_label_name(const char *s)
 		if (!(isalnum((unsigned char)*s) || *s == '_'))
 			return (0);
 	return (1);
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one
+ * (overlong forms, surrogates and values past U+10FFFF are not).
+ */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	uint32_t	cp;
+	size_t		n, i;
+
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return (0);
+	return (n);
+}
+
+void
+json_str(struct evbuffer *b, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n;
+
+	evbuffer_add(b, "\"", 1);
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
+			evbuffer_add_printf(b, "\\%c", *p++);
+			continue;
+		}
+		if (*p < 0x20) {
+			evbuffer_add_printf(b, "\\u%04x", *p++);
+			continue;
+		}
+		if ((n = utf8_len(p)) == 0) {
+			/* not UTF-8 (a peer's header, say): U+FFFD */
+			evbuffer_add(b, "\\ufffd", 6);
+			p++;
+			continue;
+		}
+		evbuffer_add(b, p, n);
+		p += n;
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+void
+json_num(struct evbuffer *b, double v)
+{
+	char	buf[64];
+
+	if (isnan(v) || isinf(v)) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	format_double(v, buf, sizeof(buf));
+	evbuffer_add(b, buf, strlen(buf));
+}
+
+void
+json_time(struct evbuffer *b, int64_t ms)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+	char		buf[40];
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL) {
+		evbuffer_add(b, "null", 4);
+		return;
+	}
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	evbuffer_add_printf(b, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
 }

@@ -91,6 +91,14 @@ char		*rl_expr_dump(const struct rl_expr *);
 int64_t		 rl_expr_lookback_ms(const struct rl_expr *);
 
 /*
+ * Call fn with the metric name of every selector.  Returns 0, or -1 when
+ * some selector names no single metric (a regex on __name__, or none):
+ * then it may read any series.
+ */
+int		 rl_expr_metric_names(const struct rl_expr *,
+		    void (*fn)(void *arg, const char *name), void *arg);
+
+/*
  * Evaluate at time t_ms.  0 and *out filled (free with rl_value_free),
  * or -1 with a message in err (e.g. "many-to-many matching not allowed").
  */

@@ -1589,6 +1589,33 @@ rl_expr_lookback_ms(const struct rl_expr *e)
 }
 
 int
+rl_expr_metric_names(const struct rl_expr *e, void (*fn)(void *, const char *),
+    void *arg)
+{
+	int	rc = 0;
+	size_t	i;
+
+	if (e == NULL)
+		return (0);
+	if (e->kind == N_VSEL || e->kind == N_MSEL) {
+		for (i = 0; i < e->nm; i++)
+			if (e->m[i].op == RL_EQ &&
+			    strcmp(e->m[i].name, "__name__") == 0)
+				break;
+		if (i < e->nm)
+			fn(arg, e->m[i].value);
+		else
+			rc = -1;
+	}
+	for (i = 0; i < e->nargs; i++)
+		rc |= rl_expr_metric_names(e->args[i], fn, arg);
+	rc |= rl_expr_metric_names(e->param, fn, arg);
+	rc |= rl_expr_metric_names(e->lhs, fn, arg);
+	rc |= rl_expr_metric_names(e->rhs, fn, arg);
+	return (rc);
+}
+
+int
 rl_matcher_match(const struct rl_matcher *m, const struct np_labels *l)
 {
 	const char	*v = "";

@@ -1,0 +1,672 @@
+/*
+ * The rule engine in the daemon: one libevent timer per rule group.  At
+ * each tick the store is snapshotted into the history (only the metric
+ * families some rule reads), the group is evaluated over it (rules/group.c,
+ * the same code `--test-rules` runs), and what it produced is exported:
+ * recording rules as gauges, ALERTS and ALERTS_FOR_STATE, and the engine's
+ * own metrics.  Alert transitions are logged (and handed to notifiers).
+ *
+ * Timestamps are wall-clock milliseconds, as in Prometheus (time(),
+ * ALERTS_FOR_STATE and `for` durations are in its terms).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "daemon/daemon.h"
+#include "rules/group.h"
+#include "rules/labels.h"
+#include "rules/tsdb.h"
+
+struct rgroup {
+	struct rules		*r;
+	struct rl_group		*g;
+	char			*key;		/* "file;group" as Prometheus */
+	struct event		*ev;
+	uint64_t		 interval_ms;
+	/* the engine's metrics of this group */
+	struct series		*m_evals, *m_fails, *m_last_dur, *m_last_ts,
+				*m_interval, *m_rules;
+	/* what the group exports into the store (sorted pointers) */
+	struct series		**out;
+	size_t			 nout;
+};
+
+struct rules {
+	struct np_daemon	*d;
+	struct tsdb		*db;
+	struct rgroup		*groups;
+	size_t			 ngroups;
+	/* metric names the rules read (sorted), or all of them */
+	char			**reads;
+	size_t			 nreads;
+	int			 reads_all;
+	/* names the rules write: snapshots skip them (sorted) */
+	char			**writes;
+	size_t			 nwrites;
+	int64_t			 last_snap_ms;
+	struct family		*f_evals, *f_fails, *f_last_dur, *f_last_ts,
+				*f_interval, *f_rules, *f_dur, *f_alerts,
+				*f_for_state;
+	struct series		*m_series, *m_points, *m_dur;
+};
+
+/* ---- name sets ------------------------------------------------------ */
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static int
+names_has(char **v, size_t n, const char *s)
+{
+	return (n > 0 && bsearch(&s, v, n, sizeof(*v), strp_cmp) != NULL);
+}
+
+static void
+names_add(char ***v, size_t *n, const char *s)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+static void
+names_sort(char **v, size_t *n)
+{
+	size_t	i, o = 0;
+
+	if (*n == 0)
+		return;
+	qsort(v, *n, sizeof(*v), strp_cmp);
+	for (i = 1; i < *n; i++) {
+		if (strcmp(v[o], v[i]) == 0)
+			free(v[i]);
+		else
+			v[++o] = v[i];
+	}
+	*n = o + 1;
+}
+
+static void
+names_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+read_name(void *arg, const char *name)
+{
+	struct rules	*r = arg;
+
+	names_add(&r->reads, &r->nreads, name);
+}
+
+/* ---- snapshots of the store ----------------------------------------- */
+
+struct snap {
+	struct rules	*r;
+	int64_t		 t;
+	char		*key;
+	size_t		 keycap;
+};
+
+/* Does any rule read this family (or its _bucket/_sum/_count)? */
+static int
+want_family(void *arg, const char *fam)
+{
+	struct rules	*r = ((struct snap *)arg)->r;
+	static const char *const sfx[] = { "_bucket", "_sum", "_count" };
+	char		 buf[256];
+	size_t		 i;
+
+	if (names_has(r->writes, r->nwrites, fam))
+		return (0);
+	if (r->reads_all || names_has(r->reads, r->nreads, fam))
+		return (1);
+	for (i = 0; i < NP_NELEM(sfx); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", fam, sfx[i]);
+		if (names_has(r->reads, r->nreads, buf))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The store's label text (a="b",c="d" with \\, \" and \n escaped, as
+ * store.c writes it) back into a label set.  0, or -1 if malformed.
+ */
+static int
+labels_from_text(const char *p, struct np_labels *l)
+{
+	char		*name, *val;
+	const char	*q;
+	size_t		 n;
+
+	while (*p != '\0') {
+		for (q = p; *q != '=' && *q != '\0'; q++)
+			;
+		if (q[0] != '=' || q[1] != '"')
+			return (-1);
+		name = xmalloc((size_t)(q - p) + 1);
+		memcpy(name, p, (size_t)(q - p));
+		name[q - p] = '\0';
+		val = xmalloc(strlen(q) + 1);
+		for (p = q + 2, n = 0; *p != '"'; p++) {
+			if (*p == '\0') {
+				free(name);
+				free(val);
+				return (-1);
+			}
+			if (*p == '\\' && p[1] != '\0') {
+				p++;
+				val[n++] = *p == 'n' ? '\n' : *p;
+			} else
+				val[n++] = *p;
+		}
+		val[n] = '\0';
+		rl_labels_set(l, name, val);
+		free(name);
+		free(val);
+		p++;
+		if (*p == ',')
+			p++;
+	}
+	return (0);
+}
+
+static void
+snap_sample(void *arg, const char *name, const char *suffix,
+    const char *labels, const char *le, double v)
+{
+	struct snap		*sn = arg;
+	struct tsdb_series	*s;
+	struct np_labels	 l = { NULL, 0 };
+	char			 full[256];
+	size_t			 need;
+
+	need = strlen(name) + strlen(suffix) + strlen(labels) +
+	    (le ? strlen(le) : 0) + 8;
+	if (need > sn->keycap) {
+		sn->keycap = need * 2;
+		sn->key = xreallocarray(sn->key, sn->keycap, 1);
+	}
+	snprintf(sn->key, sn->keycap, "%s%s{%s}%s", name, suffix, labels,
+	    le ? le : "");
+	if ((s = tsdb_alias(sn->r->db, sn->key)) == NULL) {
+		if (labels_from_text(labels, &l) == -1) {
+			rl_labels_free(&l);
+			return;
+		}
+		snprintf(full, sizeof(full), "%s%s", name, suffix);
+		rl_labels_set(&l, "__name__", full);
+		if (le != NULL)
+			rl_labels_set(&l, "le", le);
+		s = tsdb_series_get(sn->r->db, &l, sn->key);
+		rl_labels_free(&l);
+	}
+	tsdb_append(sn->r->db, s, sn->t, v);
+}
+
+static void
+snapshot(struct rules *r, int64_t t)
+{
+	struct snap	sn = { r, t, NULL, 0 };
+
+	if (t == r->last_snap_ms)
+		return;
+	r->last_snap_ms = t;
+	tsdb_begin(r->db, t);
+	store_visit(r->d->store, want_family, snap_sample, &sn);
+	tsdb_commit(r->db);
+	free(sn.key);
+}
+
+/* ---- exporting results ---------------------------------------------- */
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t	x = (uintptr_t)*(void *const *)a;
+	uintptr_t	y = (uintptr_t)*(void *const *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+struct export {
+	struct rules	*r;
+	struct series	**v;
+	size_t		 n;
+};
+
+static void
+export_one(struct export *e, struct family *f, const struct np_labels *l,
+    double v)
+{
+	struct np_labels	copy;
+	struct series		*s;
+
+	rl_labels_copy(&copy, l);
+	rl_labels_del(&copy, "__name__");
+	s = store_series_v(e->r->d->store, f, &copy, NULL);
+	rl_labels_free(&copy);
+	series_set(s, v);
+	e->v = xreallocarray(e->v, e->n + 1, sizeof(*e->v));
+	e->v[e->n++] = s;
+}
+
+static void
+export_alert(void *arg, const char *name, const struct np_labels *l,
+    double v)
+{
+	struct export	*e = arg;
+
+	export_one(e, strcmp(name, "ALERTS") == 0 ? e->r->f_alerts :
+	    e->r->f_for_state, l, v);
+}
+
+/* Store series for everything the group produced; release the rest. */
+static void
+export_group(struct rgroup *rg)
+{
+	struct rules		*r = rg->r;
+	struct export		 e = { r, NULL, 0 };
+	struct family		*f;
+	struct rl_rule_state	*rs;
+	char			 help[512];
+	size_t			 i, j;
+
+	for (i = 0; i < rg->g->nrules; i++) {
+		rs = &rg->g->rules[i];
+		if (rs->alert != NULL) {
+			alert_rule_series(rs->alert, export_alert, &e);
+			continue;
+		}
+		if (store_family_type(r->d->store, rs->rule->name) !=
+		    METRIC_GAUGE && store_family_type(r->d->store,
+		    rs->rule->name) != -1)
+			continue;	/* a built-in counter's name: not ours */
+		snprintf(help, sizeof(help), "Recording rule %s (group %s).",
+		    rs->rule->name, rg->key);
+		f = store_family(r->d->store, rs->rule->name, help,
+		    METRIC_GAUGE, NULL, 0);
+		for (j = 0; j < rs->last.n; j++)
+			export_one(&e, f, &rs->last.samples[j].labels,
+			    rs->last.samples[j].v);
+	}
+	if (e.n > 1)
+		qsort(e.v, e.n, sizeof(*e.v), ptr_cmp);
+	for (i = 0; i < rg->nout; i++)
+		if (e.n == 0 || bsearch(&rg->out[i], e.v, e.n, sizeof(*e.v),
+		    ptr_cmp) == NULL)
+			store_release(r->d->store, rg->out[i]);
+	free(rg->out);
+	rg->out = e.v;
+	rg->nout = e.n;
+}
+
+static void
+log_transitions(struct rgroup *rg)
+{
+	const struct alert_transition	*tr;
+	char				 lab[512];
+	size_t				 i, j;
+
+	for (i = 0; i < rg->g->nrules; i++) {
+		if (rg->g->rules[i].alert == NULL)
+			continue;
+		for (j = 0; j < rg->g->rules[i].alert->ntrans; j++) {
+			tr = &rg->g->rules[i].alert->trans[j];
+			if (tr->from == ALERT_PENDING && tr->to ==
+			    ALERT_INACTIVE)
+				continue;	/* never notified */
+			rl_labels_string(&tr->alert.labels, lab, sizeof(lab));
+			log_info("alert %s %s (value %g)", lab,
+			    tr->to == ALERT_INACTIVE ? "resolved" :
+			    alert_state_name(tr->to), tr->alert.value);
+		}
+	}
+}
+
+/* ---- evaluation ------------------------------------------------------ */
+
+static void
+group_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	struct rgroup	*rg = arg;
+	struct rules	*r = rg->r;
+	int64_t		 t = (int64_t)(now_wall_ns() / 1000000);
+	size_t		 i, failed;
+
+	(void)fd;
+	(void)ev;
+	snapshot(r, t);
+	failed = rl_group_eval(rg->g, r->db, t);
+	for (i = 0; i < rg->g->nrules; i++)
+		if (rg->g->rules[i].error[0] != '\0' &&
+		    rg->g->rules[i].last_eval_ms == t)
+			log_warnx("rule %s in %s: %s",
+			    rg->g->rules[i].rule->name, rg->key,
+			    rg->g->rules[i].error);
+	series_add(rg->m_evals, 1);
+	series_add(rg->m_fails, (double)failed);
+	series_set(rg->m_last_dur, rg->g->last_duration_s);
+	series_set(rg->m_last_ts, (double)t / 1000);
+	series_observe(r->m_dur, rg->g->last_duration_s);
+	export_group(rg);
+	log_transitions(rg);
+	tsdb_gc(r->db, t);
+	series_set(r->m_series, (double)tsdb_nseries(r->db));
+	series_set(r->m_points, (double)tsdb_npoints(r->db));
+}
+
+static void
+families(struct rules *r, struct store *st)
+{
+	static const double	bounds[] = { 0.0001, 0.0003, 0.001, 0.003,
+				    0.01, 0.03, 0.1, 0.3, 1, 3 };
+
+	r->f_evals = store_family(st, "netprobe_rule_group_evaluations_total",
+	    "Evaluations of each rule group.", METRIC_COUNTER, NULL, 0);
+	r->f_fails = store_family(st,
+	    "netprobe_rule_evaluation_failures_total",
+	    "Rule evaluations that failed, by group.", METRIC_COUNTER, NULL,
+	    0);
+	r->f_last_dur = store_family(st,
+	    "netprobe_rule_group_last_duration_seconds",
+	    "How long the last evaluation of the group took.", METRIC_GAUGE,
+	    NULL, 0);
+	r->f_last_ts = store_family(st,
+	    "netprobe_rule_group_last_evaluation_timestamp_seconds",
+	    "When the group was last evaluated.", METRIC_GAUGE, NULL, 0);
+	r->f_interval = store_family(st, "netprobe_rule_group_interval_seconds",
+	    "The group's evaluation interval.", METRIC_GAUGE, NULL, 0);
+	r->f_rules = store_family(st, "netprobe_rule_group_rules",
+	    "Rules in the group.", METRIC_GAUGE, NULL, 0);
+	r->f_dur = store_family(st, "netprobe_rule_evaluation_duration_seconds",
+	    "Time to evaluate a rule group (snapshot excluded).",
+	    METRIC_HISTOGRAM, bounds, NP_NELEM(bounds));
+	r->m_dur = store_series(st, r->f_dur, NULL, NULL);
+	r->m_series = store_series(st, store_family(st,
+	    "netprobe_rule_history_series", "Series kept in the rules' "
+	    "history.", METRIC_GAUGE, NULL, 0), NULL, NULL);
+	r->m_points = store_series(st, store_family(st,
+	    "netprobe_rule_history_points", "Points kept in the rules' "
+	    "history.", METRIC_GAUGE, NULL, 0), NULL, NULL);
+	r->f_alerts = store_family(st, "ALERTS", "Pending and firing alerts "
+	    "(as in Prometheus).", METRIC_GAUGE, NULL, 0);
+	r->f_for_state = store_family(st, "ALERTS_FOR_STATE", "When each "
+	    "pending or firing alert became active, in seconds since the "
+	    "epoch.", METRIC_GAUGE, NULL, 0);
+}
+
+static void
+rgroup_metrics(struct rgroup *rg)
+{
+	struct rules	*r = rg->r;
+	struct store	*st = r->d->store;
+
+	rg->m_evals = store_series(st, r->f_evals, NULL, "rule_group",
+	    rg->key, NULL);
+	rg->m_fails = store_series(st, r->f_fails, NULL, "rule_group",
+	    rg->key, NULL);
+	rg->m_last_dur = store_series(st, r->f_last_dur, NULL, "rule_group",
+	    rg->key, NULL);
+	rg->m_last_ts = store_series(st, r->f_last_ts, NULL, "rule_group",
+	    rg->key, NULL);
+	rg->m_interval = store_series(st, r->f_interval, NULL, "rule_group",
+	    rg->key, NULL);
+	rg->m_rules = store_series(st, r->f_rules, NULL, "rule_group",
+	    rg->key, NULL);
+	series_set(rg->m_interval, (double)rg->interval_ms / 1000);
+	series_set(rg->m_rules, (double)rg->g->nrules);
+}
+
+static void
+rgroup_release(struct rules *r, struct rgroup *rg)
+{
+	struct store	*st = r->d->store;
+	size_t		 i;
+
+	if (rg->ev != NULL)
+		event_free(rg->ev);
+	for (i = 0; i < rg->nout; i++)
+		store_release(st, rg->out[i]);
+	free(rg->out);
+	store_release(st, rg->m_evals);
+	store_release(st, rg->m_fails);
+	store_release(st, rg->m_last_dur);
+	store_release(st, rg->m_last_ts);
+	store_release(st, rg->m_interval);
+	store_release(st, rg->m_rules);
+	rl_group_free(rg->g);
+	free(rg->key);
+}
+
+void
+rules_apply(struct np_daemon *d, const struct np_config *conf)
+{
+	struct rules		*r = d->rules;
+	struct rgroup		*ng = NULL, *old;
+	const struct rule_file	*rf;
+	size_t			 i, j, k, n = 0;
+	int64_t			 retention = 0;
+	uint64_t		 maxiv = 0;
+	struct timeval		 tv;
+
+	if (r == NULL) {
+		r = d->rules = xcalloc(1, sizeof(*r));
+		r->d = d;
+		r->db = tsdb_new();
+		families(r, d->store);
+	}
+	names_free(r->reads, r->nreads);
+	names_free(r->writes, r->nwrites);
+	r->reads = r->writes = NULL;
+	r->nreads = r->nwrites = 0;
+	r->reads_all = 0;
+	names_add(&r->writes, &r->nwrites, "ALERTS");
+	names_add(&r->writes, &r->nwrites, "ALERTS_FOR_STATE");
+
+	for (i = 0; i < conf->nrule_files; i++)
+		n += conf->rule_files[i]->ngroups;
+	ng = xcalloc(n ? n : 1, sizeof(*ng));
+	for (n = 0, i = 0; i < conf->nrule_files; i++) {
+		rf = conf->rule_files[i];
+		if (rf->max_lookback_ms > retention)
+			retention = rf->max_lookback_ms;
+		for (j = 0; j < rf->ngroups; j++, n++) {
+			struct rgroup	*rg = &ng[n];
+
+			rg->r = r;
+			rg->g = rl_group_new(&rf->groups[j], rf->path);
+			xasprintf(&rg->key, "%s;%s", rf->path,
+			    rf->groups[j].name);
+			rg->interval_ms = rl_group_interval_ms(rg->g,
+			    conf->evaluation_interval_ms);
+			if (rg->interval_ms > maxiv)
+				maxiv = rg->interval_ms;
+			for (k = 0; k < rf->groups[j].nrules; k++) {
+				const struct rule *ru = &rf->groups[j].rules[k];
+
+				if (rl_expr_metric_names(ru->expr, read_name,
+				    r) != 0)
+					r->reads_all = 1;
+				if (ru->kind == RULE_RECORDING)
+					names_add(&r->writes, &r->nwrites,
+					    ru->name);
+			}
+			/* the same group before the reload: carry it on */
+			for (k = 0; k < r->ngroups; k++) {
+				old = &r->groups[k];
+				if (old->key == NULL ||
+				    strcmp(old->key, rg->key) != 0)
+					continue;
+				rl_group_carry(rg->g, old->g);
+				rg->m_evals = old->m_evals;
+				rg->m_fails = old->m_fails;
+				rg->m_last_dur = old->m_last_dur;
+				rg->m_last_ts = old->m_last_ts;
+				rg->m_interval = old->m_interval;
+				rg->m_rules = old->m_rules;
+				rg->out = old->out;
+				rg->nout = old->nout;
+				old->m_evals = old->m_fails = NULL;
+				old->m_last_dur = old->m_last_ts = NULL;
+				old->m_interval = old->m_rules = NULL;
+				old->out = NULL;
+				old->nout = 0;
+				break;
+			}
+			rgroup_metrics(rg);
+		}
+	}
+	names_sort(r->reads, &r->nreads);
+	names_sort(r->writes, &r->nwrites);
+	for (k = 0; k < r->ngroups; k++)
+		rgroup_release(r, &r->groups[k]);
+	free(r->groups);
+	r->groups = ng;
+	r->ngroups = n;
+	/* instant selectors look back 5m (part of max_lookback); keep one
+	 * more interval so a late tick still finds its points */
+	tsdb_set_retention(r->db, retention + (int64_t)maxiv);
+	for (i = 0; i < n; i++) {
+		ng[i].ev = event_new(d->base, -1, EV_PERSIST, group_tick,
+		    &ng[i]);
+		if (ng[i].ev == NULL)
+			fatalx("event_new failed");
+		tv.tv_sec = (time_t)(ng[i].interval_ms / 1000);
+		tv.tv_usec = (suseconds_t)(ng[i].interval_ms % 1000) * 1000;
+		event_add(ng[i].ev, &tv);
+	}
+}
+
+/* ---- /status -------------------------------------------------------- */
+
+static void
+json_labels(struct evbuffer *b, const struct np_labels *l)
+{
+	size_t	i;
+
+	evbuffer_add(b, "{", 1);
+	for (i = 0; i < l->n; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		json_str(b, l->v[i].name);
+		evbuffer_add(b, ":", 1);
+		json_str(b, l->v[i].value);
+	}
+	evbuffer_add(b, "}", 1);
+}
+
+static void
+json_alert(struct evbuffer *b, const struct rgroup *rg,
+    const struct alert *a)
+{
+	const char	*name = rl_labels_get(&a->labels, "alertname");
+
+	evbuffer_add_printf(b, "{\"name\":");
+	json_str(b, name != NULL ? name : "");
+	evbuffer_add_printf(b, ",\"state\":\"%s\",\"labels\":",
+	    a->state == ALERT_INACTIVE ? "resolved" :
+	    alert_state_name(a->state));
+	json_labels(b, &a->labels);
+	evbuffer_add_printf(b, ",\"annotations\":");
+	json_labels(b, &a->annotations);
+	evbuffer_add_printf(b, ",\"value\":");
+	json_num(b, a->value);
+	evbuffer_add_printf(b, ",\"active_since\":");
+	json_time(b, a->active_at_ms);
+	evbuffer_add_printf(b, ",\"fired_at\":");
+	json_time(b, a->fired_at_ms);
+	evbuffer_add_printf(b, ",\"resolved_at\":");
+	json_time(b, a->resolved_at_ms);
+	evbuffer_add_printf(b, ",\"group\":");
+	json_str(b, rg->key);
+	evbuffer_add(b, "}", 1);
+}
+
+void
+rules_status(struct np_daemon *d, struct evbuffer *b)
+{
+	struct rules			*r = d->rules;
+	const struct rgroup		*rg;
+	const struct rl_rule_state	*rs;
+	size_t				 i, j, k, n = 0;
+
+	evbuffer_add_printf(b, "\"alerts\":[");
+	for (i = 0; r != NULL && i < r->ngroups; i++) {
+		rg = &r->groups[i];
+		for (j = 0; j < rg->g->nrules; j++) {
+			rs = &rg->g->rules[j];
+			for (k = 0; rs->alert != NULL &&
+			    k < rs->alert->nalerts; k++) {
+				if (n++ > 0)
+					evbuffer_add(b, ",", 1);
+				json_alert(b, rg, &rs->alert->alerts[k]);
+			}
+		}
+	}
+	evbuffer_add_printf(b, "],\"rule_groups\":[");
+	for (i = 0; r != NULL && i < r->ngroups; i++) {
+		rg = &r->groups[i];
+		evbuffer_add_printf(b, "%s{\"name\":", i ? "," : "");
+		json_str(b, rg->g->group->name);
+		evbuffer_add_printf(b, ",\"file\":");
+		json_str(b, rg->g->file);
+		evbuffer_add_printf(b, ",\"interval_seconds\":");
+		json_num(b, (double)rg->interval_ms / 1000);
+		evbuffer_add_printf(b, ",\"last_evaluation\":");
+		json_time(b, rg->g->last_eval_ms);
+		evbuffer_add_printf(b, ",\"last_duration_seconds\":");
+		json_num(b, rg->g->last_duration_s);
+		evbuffer_add_printf(b, ",\"rules\":[");
+		for (j = 0; j < rg->g->nrules; j++) {
+			rs = &rg->g->rules[j];
+			evbuffer_add_printf(b, "%s{\"name\":", j ? "," : "");
+			json_str(b, rs->rule->name);
+			evbuffer_add_printf(b, ",\"type\":\"%s\",\"query\":",
+			    rs->alert != NULL ? "alerting" : "recording");
+			json_str(b, rs->rule->expr_text);
+			evbuffer_add_printf(b, ",\"health\":\"%s\","
+			    "\"last_error\":", rs->last_eval_ms == 0 ?
+			    "unknown" : rs->error[0] ? "err" : "ok");
+			json_str(b, rs->error);
+			evbuffer_add_printf(b, ",\"evaluations\":%llu,"
+			    "\"failures\":%llu}",
+			    (unsigned long long)rs->evaluations,
+			    (unsigned long long)rs->failures);
+		}
+		evbuffer_add(b, "]}", 2);
+	}
+	evbuffer_add(b, "]", 1);
+}
+
+void
+rules_free(struct np_daemon *d)
+{
+	struct rules	*r = d->rules;
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->ngroups; i++)
+		rgroup_release(r, &r->groups[i]);
+	free(r->groups);
+	names_free(r->reads, r->nreads);
+	names_free(r->writes, r->nwrites);
+	tsdb_free(r->db);
+	free(r);
+	d->rules = NULL;
+}
