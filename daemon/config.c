@@ -1166,7 +1166,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 
 	if (root->type != YAML_MAPPING_NODE) {
 		cfg_error(c, root, "the configuration must be a mapping of "
-		    "keys (site, listen, defaults, probes), got %s",
+		    "keys (site, listen, defaults, probes, rule_files), got %s",
 		    node_kind(root));
 		return;
 	}

@@ -24,6 +24,7 @@
 
 #include "daemon/netprobed.h"
 #include "probes/probe.h"
+#include "rules/rule_file.h"
 
 #define NAME	"t.yaml"
 
@@ -36,12 +37,31 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{ "rule_files not a list",
+	    "rule_files: {a: b}\n",
+	    1,
+	    "t.yaml:1:13: 'rule_files' expects a list of file names or "
+	    "patterns, got a mapping", NULL },
+	{ "rule_files entry not a scalar",
+	    "rule_files:\n  - [a]\n",
+	    1,
+	    "t.yaml:2:5: 'rule_files' expects a file name or pattern, got a "
+	    "sequence", NULL },
+	{ "rule file missing",
+	    "rule_files: [nope.yml, 'none-*.yml']\n",
+	    1,
+	    "t.yaml:1:14: 'rule_files': no such file: ./nope.yml", NULL },
+	{ "evaluation interval too short",
+	    "defaults: {evaluation_interval: 500ms}\n",
+	    1,
+	    "t.yaml:1:33: 'evaluation_interval' must be between 1s and 24h, "
+	    "got 500ms", NULL },
 	{ "unknown top-level key",
 	    "sites:\n"
 	    "  name: x\n",
 	    1,
 	    "t.yaml:1:1: unknown key 'sites' in the configuration "
-	    "(known: site, listen, defaults, probes)", NULL },
+	    "(known: site, listen, defaults, probes, rule_files)", NULL },
 	{ "unknown key in site",
 	    "site:\n"
 	    "  nme: x\n",
@@ -53,7 +73,7 @@ static const struct bad_case bad_cases[] = {
 	    "  intervall: 5s\n",
 	    1,
 	    "t.yaml:2:3: unknown key 'intervall' in defaults (known: "
-	    "interval, timeout)", NULL },
+	    "interval, timeout, evaluation_interval)", NULL },
 	{ "unknown key in probe entry",
 	    "probes:\n"
 	    "  - name: a\n"
@@ -753,12 +773,12 @@ static const struct bad_case bad_cases[] = {
 	    "- a\n",
 	    1,
 	    "t.yaml:1:1: the configuration must be a mapping of keys "
-	    "(site, listen, defaults, probes), got a sequence", NULL },
+	    "(site, listen, defaults, probes, rule_files), got a sequence", NULL },
 	{ "root is a scalar",
 	    "hello\n",
 	    1,
 	    "t.yaml:1:1: the configuration must be a mapping of keys "
-	    "(site, listen, defaults, probes), got a scalar", NULL },
+	    "(site, listen, defaults, probes, rule_files), got a scalar", NULL },
 	{ "column counts characters after UTF-8",
 	    "site: {display_name: 中文中文, nme: x}\n",
 	    1,
@@ -826,7 +846,7 @@ test_errors_collected(void **state)
 {
 	static const char *const want[] = {
 		NAME ":2:1: unknown key 'sites' in the configuration "
-		    "(known: site, listen, defaults, probes)",
+		    "(known: site, listen, defaults, probes, rule_files)",
 		NAME ":4:9: site name \"my site\" must be 1 to 64 letters, "
 		    "digits, '-', '_' or '.'",
 		NAME ":6:5: label name 'le' is reserved by netprobed",
@@ -1159,7 +1179,64 @@ test_load_file(void **state)
 	cfg_errors_free(&errs);
 }
 
+/* rule_files: globs, duplicates, and a bad rule file's own positions. */
+static void
+test_rule_files(void **state)
+{
+	char			 dir[] = "/tmp/np-rules-XXXXXX", path[300];
+	char			*text;
+	struct cfg_errors	 errs;
+	struct np_config	*conf;
+	FILE			*f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n",
+	    f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/b.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("groups: []\n", f);
+	fclose(f);
+	xasprintf(&text, "defaults: {evaluation_interval: 30s}\n"
+	    "rule_files: ['%s/*.yml', '%s/a.yml', '%s/none-*']\n", dir, dir,
+	    dir);
+	conf = load_ok(text);
+	assert_int_equal(conf->nrule_files, 2);
+	assert_int_equal(conf->evaluation_interval_ms, 30000);
+	assert_int_equal(conf->rule_files[0]->ngroups, 1);
+	config_free(conf);
+	free(text);
+	conf = load_ok("probes: []\n");
+	assert_int_equal(conf->nrule_files, 0);
+	assert_int_equal(conf->evaluation_interval_ms, NP_DEFAULT_EVAL_MS);
+	config_free(conf);
+
+	/* a bad expression: the config fails with the rule file's column */
+	snprintf(path, sizeof(path), "%s/a.yml", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("groups:\n- name: a\n  rules:\n  - record: x\n"
+	    "    expr: sum(up) by\n", f);
+	fclose(f);
+	xasprintf(&text, "rule_files: ['%s/a.yml']\n", dir);
+	conf = load(text, &errs);
+	assert_null(conf);
+	assert_int_equal(errs.n, 1);
+	snprintf(path, sizeof(path), "%s/a.yml:5:21: ", dir);
+	assert_memory_equal(errs.msg[0], path, strlen(path));
+	cfg_errors_free(&errs);
+	free(text);
+	snprintf(path, sizeof(path), "%s/a.yml", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/b.yml", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static const struct CMUnitTest other_tests[] = {
+	cmocka_unit_test(test_rule_files),
 	cmocka_unit_test(test_errors_collected),
 	cmocka_unit_test(test_non_mapping_entries),
 	cmocka_unit_test(test_good_full),
