@@ -23,9 +23,22 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 port=19599
+cat > "$tmp/r.yml" <<'YAML'
+groups:
+  - name: g
+    rules:
+      - record: probe:success:min
+        expr: min by (probe) (probe_success)
+      - alert: Down
+        expr: probe:success:min == 0
+        annotations: {summary: '{{ $labels.probe }} down: {{ $value }}'}
+      - record: lo_rtt_p95
+        expr: histogram_quantile(0.95, sum by (le) (rate(netprobe_icmp_rtt_seconds_bucket[5s])))
+YAML
 cat > "$tmp/a.yaml" <<YAML
 listen: 127.0.0.1:$port
-defaults: {interval: 500ms, timeout: 400ms}
+defaults: {interval: 500ms, timeout: 400ms, evaluation_interval: 1s}
+rule_files: [r.yml]
 probes:
   - {name: lo, type: icmp, targets: [127.0.0.1, "::1"], count: 2, packet_interval: 50ms}
   - {name: closed, type: tcp, targets: ["127.0.0.1:1"]}
@@ -40,6 +53,13 @@ until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^probe_su
 	[ $SECONDS -ge $end ] && { echo "FAILED: daemon under valgrind never served metrics"; status=1; break; }
 	sleep 0.1
 done
+# rules: an alert fires, /status shows it
+until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^ALERTS{alertname="Down",alertstate="firing",probe="closed"} 1'; do
+	[ $SECONDS -ge $end ] && { echo "FAILED: rules under valgrind never fired"; status=1; break; }
+	sleep 0.1
+done
+curl -s --max-time 5 "http://127.0.0.1:$port/status" | grep -q '"summary":"closed down: 0"' ||
+	{ echo "FAILED: /status under valgrind"; status=1; }
 # /probe: a run of its own, in a store of its own; and debug=true
 curl -s --max-time 20 "http://127.0.0.1:$port/probe?module=lo&target=127.0.0.3" | grep -q '^probe_success{.*} 1$' ||
 	{ echo "FAILED: /probe under valgrind"; status=1; }
@@ -48,7 +68,7 @@ curl -s --max-time 20 "http://127.0.0.1:$port/probe?module=closed&target=127.0.0
 # a reload that keeps probe "lo": its next runs use the kept state
 runs() { curl -s --max-time 2 "http://127.0.0.1:$port/metrics" |
 	awk '/^netprobe_probe_runs_total\{probe="lo",type="icmp",target="127.0.0.1"/{print $2}'; }
-printf 'listen: 127.0.0.1:%s\ndefaults: {interval: 500ms, timeout: 400ms}\nprobes: [{name: lo, type: icmp, targets: [127.0.0.1], count: 2, packet_interval: 50ms}]\n' $port > "$tmp/a.yaml"
+printf 'listen: 127.0.0.1:%s\ndefaults: {interval: 500ms, timeout: 400ms, evaluation_interval: 1s}\nrule_files: [r.yml]\nprobes: [{name: lo, type: icmp, targets: [127.0.0.1], count: 2, packet_interval: 50ms}]\n' $port > "$tmp/a.yaml"
 kill -HUP $pid
 end=$((SECONDS + 30))
 until ! curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q 'probe="closed"'; do
