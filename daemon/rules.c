@@ -37,8 +37,17 @@ struct rgroup {
 	size_t			 nout;
 };
 
+/* What the rules read of one metric name (see tsdb_set_need()). */
+struct need {
+	char			*name;
+	int64_t			 range_ms;
+	int			 keep_last;
+};
+
 struct rules {
 	struct np_daemon	*d;
+	struct need		*needs;
+	size_t			 nneeds;
 	struct tsdb		*db;
 	struct rgroup		*groups;
 	size_t			 ngroups;
@@ -53,7 +62,7 @@ struct rules {
 	struct family		*f_evals, *f_fails, *f_last_dur, *f_last_ts,
 				*f_interval, *f_rules, *f_dur, *f_alerts,
 				*f_for_state;
-	struct series		*m_series, *m_points, *m_dur;
+	struct series		*m_series, *m_points, *m_dur, *m_snap;
 };
 
 /* ---- name sets ------------------------------------------------------ */
@@ -104,12 +113,49 @@ names_free(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * A selector of one metric: the snapshot must copy the name, and the
+ * history keep what the selector reads (see tsdb_set_need()).
+ */
 static void
-read_name(void *arg, const char *name)
+read_name(void *arg, const char *name, int64_t range_ms, int64_t offset_ms)
 {
 	struct rules	*r = arg;
+	struct need	*nd;
+	size_t		 i;
+	int64_t		 back = offset_ms > 0 ? offset_ms : 0;
 
 	names_add(&r->reads, &r->nreads, name);
+	for (i = 0; i < r->nneeds; i++)
+		if (strcmp(r->needs[i].name, name) == 0)
+			break;
+	if (i == r->nneeds) {
+		r->needs = xreallocarray(r->needs, r->nneeds + 1,
+		    sizeof(*r->needs));
+		nd = &r->needs[r->nneeds++];
+		memset(nd, 0, sizeof(*nd));
+		nd->name = xstrdup(name);
+	}
+	nd = &r->needs[i];
+	if (range_ms > 0 && range_ms + back > nd->range_ms)
+		nd->range_ms = range_ms + back;
+	if (range_ms == 0 && offset_ms <= 0)
+		nd->keep_last = 1;
+	/* an instant selector with an offset: the lookback, that far back */
+	if (range_ms == 0 && offset_ms > 0 && back + 5 * 60000 > nd->range_ms)
+		nd->range_ms = back + 5 * 60000;
+}
+
+static void
+needs_free(struct rules *r)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nneeds; i++)
+		free(r->needs[i].name);
+	free(r->needs);
+	r->needs = NULL;
+	r->nneeds = 0;
 }
 
 /* ---- snapshots of the store ----------------------------------------- */
@@ -223,13 +269,17 @@ snapshot(struct rules *r, int64_t t)
 {
 	struct snap	sn = { r, t, NULL, 0 };
 
+	uint64_t	t0;
+
 	if (t == r->last_snap_ms)
 		return;
+	t0 = now_mono_ns();
 	r->last_snap_ms = t;
 	tsdb_begin(r->db, t);
 	store_visit(r->d->store, want_family, snap_sample, &sn);
 	tsdb_commit(r->db);
 	free(sn.key);
+	series_set(r->m_snap, (double)(now_mono_ns() - t0) / 1e9);
 }
 
 /* ---- exporting results ---------------------------------------------- */
@@ -397,6 +447,10 @@ families(struct rules *r, struct store *st)
 	    "Time to evaluate a rule group (snapshot excluded).",
 	    METRIC_HISTOGRAM, bounds, NP_NELEM(bounds));
 	r->m_dur = store_series(st, r->f_dur, NULL, NULL);
+	r->m_snap = store_series(st, store_family(st,
+	    "netprobe_rule_history_last_snapshot_duration_seconds",
+	    "How long the last copy of the store into the rules' history "
+	    "took.", METRIC_GAUGE, NULL, 0), NULL, NULL);
 	r->m_series = store_series(st, store_family(st,
 	    "netprobe_rule_history_series", "Series kept in the rules' "
 	    "history.", METRIC_GAUGE, NULL, 0), NULL, NULL);
@@ -461,7 +515,6 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 	const struct rule_file	*rf;
 	size_t			 i, j, k, n = 0;
 	int64_t			 retention = 0;
-	uint64_t		 maxiv = 0;
 	struct timeval		 tv;
 
 	if (r == NULL) {
@@ -472,6 +525,7 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 	}
 	names_free(r->reads, r->nreads);
 	names_free(r->writes, r->nwrites);
+	needs_free(r);
 	r->reads = r->writes = NULL;
 	r->nreads = r->nwrites = 0;
 	r->reads_all = 0;
@@ -494,8 +548,6 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 			    rf->groups[j].name);
 			rg->interval_ms = rl_group_interval_ms(rg->g,
 			    conf->evaluation_interval_ms);
-			if (rg->interval_ms > maxiv)
-				maxiv = rg->interval_ms;
 			for (k = 0; k < rf->groups[j].nrules; k++) {
 				const struct rule *ru = &rf->groups[j].rules[k];
 
@@ -538,9 +590,17 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 	free(r->groups);
 	r->groups = ng;
 	r->ngroups = n;
-	/* instant selectors look back 5m (part of max_lookback); keep one
-	 * more interval so a late tick still finds its points */
-	tsdb_set_retention(r->db, retention + (int64_t)maxiv);
+	/*
+	 * Keep what each selector reads, no more: with a selector of no
+	 * fixed name (a regex on __name__), everything for the longest
+	 * lookback; else other names (rule outputs nobody reads) only
+	 * their newest point.
+	 */
+	tsdb_clear_needs(r->db);
+	for (i = 0; i < r->nneeds; i++)
+		tsdb_set_need(r->db, r->needs[i].name, r->needs[i].range_ms,
+		    r->needs[i].keep_last);
+	tsdb_set_retention(r->db, r->reads_all ? retention : 0);
 	for (i = 0; i < n; i++) {
 		ng[i].ev = event_new(d->base, -1, EV_PERSIST, group_tick,
 		    &ng[i]);
@@ -666,6 +726,7 @@ rules_free(struct np_daemon *d)
 	free(r->groups);
 	names_free(r->reads, r->nreads);
 	names_free(r->writes, r->nwrites);
+	needs_free(r);
 	tsdb_free(r->db);
 	free(r);
 	d->rules = NULL;

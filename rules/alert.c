@@ -165,8 +165,8 @@ alert_rule_eval(struct alert_rule *ar, const struct rl_value *v, int64_t t_ms,
 	const struct rl_sample	*samples;
 	struct alert		*fresh, *a, tmp;
 	unsigned char		*seen;
-	size_t			 n, i, j, nactive;
-	int			 keep;
+	size_t			 n, i, j, k, nactive, nold;
+	int			 keep, c;
 
 	transitions_clear(ar);
 	if (v->type == RL_SCALAR) {
@@ -196,13 +196,19 @@ alert_rule_eval(struct alert_rule *ar, const struct rl_value *v, int64_t t_ms,
 		return (-1);
 	}
 
-	/* merge this evaluation's samples into the known alerts */
+	/*
+	 * Merge this evaluation's samples into the known alerts: both are
+	 * sorted by labels, so one walk finds every match (new alerts go
+	 * at the end; the array is sorted again below).
+	 */
 	seen = xcalloc(ar->nalerts + n + 1, 1);
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < ar->nalerts; j++)
-			if (rl_labels_cmp(&ar->alerts[j].labels,
-			    &fresh[i].labels) == 0)
-				break;
+	nold = ar->nalerts;
+	for (i = 0, k = 0; i < n; i++) {
+		c = 1;
+		while (k < nold && (c = rl_labels_cmp(&ar->alerts[k].labels,
+		    &fresh[i].labels)) < 0)
+			k++;
+		j = c == 0 ? k : ar->nalerts;
 		if (j < ar->nalerts && ar->alerts[j].state != ALERT_INACTIVE) {
 			/* still active: only the value and annotations move */
 			a = &ar->alerts[j];

@@ -91,12 +91,14 @@ char		*rl_expr_dump(const struct rl_expr *);
 int64_t		 rl_expr_lookback_ms(const struct rl_expr *);
 
 /*
- * Call fn with the metric name of every selector.  Returns 0, or -1 when
- * some selector names no single metric (a regex on __name__, or none):
- * then it may read any series.
+ * Call fn for every selector that names one metric, with the name, its
+ * range (0 for an instant selector) and its offset.  Returns 0, or -1
+ * when some selector names no single metric (a regex on __name__, or
+ * none): then it may read any series.
  */
 int		 rl_expr_metric_names(const struct rl_expr *,
-		    void (*fn)(void *arg, const char *name), void *arg);
+		    void (*fn)(void *arg, const char *name, int64_t range_ms,
+		    int64_t offset_ms), void *arg);
 
 /*
  * Evaluate at time t_ms.  0 and *out filled (free with rl_value_free),

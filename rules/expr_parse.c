@@ -1589,8 +1589,8 @@ rl_expr_lookback_ms(const struct rl_expr *e)
 }
 
 int
-rl_expr_metric_names(const struct rl_expr *e, void (*fn)(void *, const char *),
-    void *arg)
+rl_expr_metric_names(const struct rl_expr *e,
+    void (*fn)(void *, const char *, int64_t, int64_t), void *arg)
 {
 	int	rc = 0;
 	size_t	i;
@@ -1603,7 +1603,8 @@ rl_expr_metric_names(const struct rl_expr *e, void (*fn)(void *, const char *),
 			    strcmp(e->m[i].name, "__name__") == 0)
 				break;
 		if (i < e->nm)
-			fn(arg, e->m[i].value);
+			fn(arg, e->m[i].value, e->kind == N_MSEL ?
+			    e->range_ms : 0, e->offset_ms);
 		else
 			rc = -1;
 	}

@@ -17,6 +17,7 @@
 struct tsdb_series {
 	struct np_labels	 labels;	/* sorted, with __name__ */
 	const char		*name;		/* into labels */
+	struct tsdb_name	*nm;		/* lives as long as the tsdb */
 	uint64_t		 hash;
 	char			*alias;
 	uint64_t		 ahash;
@@ -33,13 +34,19 @@ struct tsdb_name {
 	char			*name;
 	struct tsdb_series	*head;
 	struct tsdb_name	*next;
+	int			 has_need;
+	int			 keep_last;
+	int64_t			 range_ms;
 };
 
-#define NBUCKETS	4096		/* of each hash; chains are fine */
+#define LOOKBACK_MS	(5 * 60 * 1000)	/* of instant selectors */
+
+#define NBUCKETS	1024		/* of the names; series' tables grow */
 
 struct tsdb {
-	struct tsdb_series	*bylabels[NBUCKETS];
-	struct tsdb_series	*byalias[NBUCKETS];
+	struct tsdb_series	**bylabels;	/* nbuckets each, a power of 2 */
+	struct tsdb_series	**byalias;
+	size_t			 nbuckets;
 	struct tsdb_name	*names[NBUCKETS];
 	struct tsdb_series	*all;
 	size_t			 nseries, npoints;
@@ -64,7 +71,10 @@ tsdb_new(void)
 {
 	struct tsdb	*db = xcalloc(1, sizeof(*db));
 
-	db->retention_ms = 5 * 60 * 1000;
+	db->retention_ms = LOOKBACK_MS;
+	db->nbuckets = 1024;
+	db->bylabels = xcalloc(db->nbuckets, sizeof(*db->bylabels));
+	db->byalias = xcalloc(db->nbuckets, sizeof(*db->byalias));
 	return (db);
 }
 
@@ -96,6 +106,8 @@ tsdb_free(struct tsdb *db)
 			free(nm->name);
 			free(nm);
 		}
+	free(db->bylabels);
+	free(db->byalias);
 	free(db);
 }
 
@@ -135,10 +147,33 @@ tsdb_alias(struct tsdb *db, const char *alias)
 	uint64_t		 h = str_hash(alias);
 	struct tsdb_series	*s;
 
-	for (s = db->byalias[h % NBUCKETS]; s != NULL; s = s->anext)
+	for (s = db->byalias[h & (db->nbuckets - 1)]; s != NULL; s = s->anext)
 		if (s->ahash == h && strcmp(s->alias, alias) == 0)
 			return (s);
 	return (NULL);
+}
+
+/* Double both series tables (load factor 1) and rehash. */
+static void
+grow(struct tsdb *db)
+{
+	struct tsdb_series	*s;
+	size_t			 m;
+
+	db->nbuckets *= 2;
+	m = db->nbuckets - 1;
+	free(db->bylabels);
+	free(db->byalias);
+	db->bylabels = xcalloc(db->nbuckets, sizeof(*db->bylabels));
+	db->byalias = xcalloc(db->nbuckets, sizeof(*db->byalias));
+	for (s = db->all; s != NULL; s = s->next) {
+		s->hnext = db->bylabels[s->hash & m];
+		db->bylabels[s->hash & m] = s;
+		if (s->alias != NULL) {
+			s->anext = db->byalias[s->ahash & m];
+			db->byalias[s->ahash & m] = s;
+		}
+	}
 }
 
 struct tsdb_series *
@@ -151,20 +186,22 @@ tsdb_series_get(struct tsdb *db, const struct np_labels *l, const char *alias)
 
 	rl_labels_copy(&sorted, l);
 	h = rl_labels_hash(&sorted);
-	for (s = db->bylabels[h % NBUCKETS]; s != NULL; s = s->hnext)
+	for (s = db->bylabels[h & (db->nbuckets - 1)]; s != NULL; s = s->hnext)
 		if (s->hash == h && rl_labels_cmp(&s->labels, &sorted) == 0)
 			break;
 	if (s != NULL)
 		rl_labels_free(&sorted);
 	else {
+		if (db->nseries >= db->nbuckets)
+			grow(db);
 		s = xcalloc(1, sizeof(*s));
 		s->labels = sorted;
 		s->hash = h;
 		if ((s->name = rl_labels_get(&s->labels, "__name__")) == NULL)
 			s->name = "";
-		s->hnext = db->bylabels[h % NBUCKETS];
-		db->bylabels[h % NBUCKETS] = s;
-		nm = name_get(db, s->name, 1);
+		s->hnext = db->bylabels[h & (db->nbuckets - 1)];
+		db->bylabels[h & (db->nbuckets - 1)] = s;
+		nm = s->nm = name_get(db, s->name, 1);
 		s->nnext = nm->head;
 		nm->head = s;
 		if ((s->next = db->all) != NULL)
@@ -175,8 +212,8 @@ tsdb_series_get(struct tsdb *db, const struct np_labels *l, const char *alias)
 	if (alias != NULL && s->alias == NULL) {
 		s->alias = xstrdup(alias);
 		s->ahash = str_hash(alias);
-		s->anext = db->byalias[s->ahash % NBUCKETS];
-		db->byalias[s->ahash % NBUCKETS] = s;
+		s->anext = db->byalias[s->ahash & (db->nbuckets - 1)];
+		db->byalias[s->ahash & (db->nbuckets - 1)] = s;
 	}
 	return (s);
 }
@@ -261,16 +298,14 @@ unlink_chain(struct tsdb_series **pp, struct tsdb_series *s, size_t link)
 static void
 series_drop(struct tsdb *db, struct tsdb_series *s)
 {
-	struct tsdb_name	*nm = name_get(db, s->name, 0);
+	struct tsdb_name	*nm = s->nm;
 
-	unlink_chain(&db->bylabels[s->hash % NBUCKETS], s,
+	unlink_chain(&db->bylabels[s->hash & (db->nbuckets - 1)], s,
 	    offsetof(struct tsdb_series, hnext));
 	if (s->alias != NULL)
-		unlink_chain(&db->byalias[s->ahash % NBUCKETS], s,
+		unlink_chain(&db->byalias[s->ahash & (db->nbuckets - 1)], s,
 		    offsetof(struct tsdb_series, anext));
-	if (nm != NULL)
-		unlink_chain(&nm->head, s,
-		    offsetof(struct tsdb_series, nnext));
+	unlink_chain(&nm->head, s, offsetof(struct tsdb_series, nnext));
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -286,18 +321,60 @@ void
 tsdb_gc(struct tsdb *db, int64_t now_ms)
 {
 	struct tsdb_series	*s, *sn;
-	int64_t			 cut = now_ms - db->retention_ms;
-	size_t			 k;
+	int64_t			 cut;
+	size_t			 k, end;
+	int			 keep_last;
 
 	for (s = db->all; s != NULL; s = sn) {
 		sn = s->next;
-		for (k = s->off; k < s->n && s->pts[k].t_ms <= cut; k++)
+		if (s->nm->has_need) {
+			cut = now_ms - s->nm->range_ms;
+			keep_last = s->nm->keep_last;
+		} else {
+			cut = now_ms - db->retention_ms;
+			keep_last = 1;
+		}
+		end = s->n;
+		if (keep_last && s->n > s->off &&
+		    s->pts[s->n - 1].t_ms > now_ms - LOOKBACK_MS)
+			end = s->n - 1;		/* the newest stays */
+		for (k = s->off; k < end && s->pts[k].t_ms <= cut; k++)
 			;
+		if (k > s->off && k == end && end < s->n) {
+			/* only the newest is left: move it to the front */
+			s->pts[0] = s->pts[s->n - 1];
+			db->npoints -= s->n - s->off - 1;
+			s->off = 0;
+			s->n = 1;
+			continue;
+		}
 		db->npoints -= k - s->off;
 		s->off = k;
 		if (s->off == s->n)
 			series_drop(db, s);
 	}
+}
+
+void
+tsdb_set_need(struct tsdb *db, const char *name, int64_t range_ms,
+    int keep_last)
+{
+	struct tsdb_name	*nm = name_get(db, name, 1);
+
+	nm->has_need = 1;
+	nm->range_ms = range_ms;
+	nm->keep_last = keep_last;
+}
+
+void
+tsdb_clear_needs(struct tsdb *db)
+{
+	struct tsdb_name	*nm;
+	size_t			 i;
+
+	for (i = 0; i < NBUCKETS; i++)
+		for (nm = db->names[i]; nm != NULL; nm = nm->next)
+			nm->has_need = 0;
 }
 
 static void

@@ -21,9 +21,21 @@ struct tsdb_series;
 struct tsdb	*tsdb_new(void);
 void		 tsdb_free(struct tsdb *);
 
-/* Points at or before now - retention are dropped by tsdb_gc(). */
-void		 tsdb_set_retention(struct tsdb *, int64_t ms);
+/*
+ * How long points are kept, by tsdb_gc(): what the rules need of each
+ * metric name.  range_ms: every point younger than that is kept (the
+ * longest range plus offset any selector of the name uses).  keep_last:
+ * the newest point is also kept while younger than the 5-minute lookback
+ * of instant selectors, whatever its age against range_ms (an instant
+ * selector without offset never reads anything older).  Names without a
+ * setting of their own use the default (tsdb_set_retention(): range_ms
+ * with keep_last).  tsdb_clear_needs() forgets the per-name settings.
+ */
+void		 tsdb_set_retention(struct tsdb *, int64_t range_ms);
 int64_t		 tsdb_retention(const struct tsdb *);
+void		 tsdb_set_need(struct tsdb *, const char *name,
+		    int64_t range_ms, int keep_last);
+void		 tsdb_clear_needs(struct tsdb *);
 
 /*
  * The series with these labels (any order; must hold __name__), created

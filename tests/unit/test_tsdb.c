@@ -216,6 +216,51 @@ test_gc(void **state)
 	tsdb_free(db);
 }
 
+/* Per-name needs: a range keeps its window, an instant its newest point. */
+static void
+test_needs(void **state)
+{
+	struct tsdb	*db = tsdb_new();
+	int64_t		 t;
+
+	(void)state;
+	tsdb_set_retention(db, 0);
+	tsdb_set_need(db, "ranged", 10 * S, 1);
+	tsdb_set_need(db, "instant", 0, 1);
+	tsdb_set_need(db, "rangeonly", 10 * S, 0);
+	for (t = 0; t < 100; t++) {
+		put(db, mk("ranged", NULL), T0 + t * S, (double)t);
+		put(db, mk("instant", NULL), T0 + t * S, (double)t);
+		put(db, mk("rangeonly", NULL), T0 + t * S, (double)t);
+		put(db, mk("other", NULL), T0 + t * S, (double)t);
+		tsdb_gc(db, T0 + t * S);
+	}
+	/* (t-10s, t]: 10 points; the others their newest only */
+	assert_int_equal(tsdb_npoints(db), 10 + 1 + 10 + 1);
+	assert_string_equal(q(db, "count_over_time(ranged[1h])", T0 + 99 * S),
+	    "{} 10");
+	assert_string_equal(q(db, "instant", T0 + 99 * S),
+	    "{__name__=\"instant\"} 99");
+	assert_string_equal(q(db, "count_over_time(instant[1h])", T0 + 99 * S),
+	    "{} 1");
+	/* the newest point goes once the lookback has passed it */
+	tsdb_gc(db, T0 + 99 * S + 5 * MIN - 1);
+	assert_int_equal(tsdb_nseries(db), 3);	/* rangeonly went */
+	assert_string_equal(q(db, "rangeonly", T0 + 99 * S), "");
+	tsdb_gc(db, T0 + 99 * S + 5 * MIN);
+	assert_int_equal(tsdb_nseries(db), 0);
+	assert_int_equal(tsdb_npoints(db), 0);
+	/* forgetting the needs falls back to the default */
+	tsdb_clear_needs(db);
+	tsdb_set_retention(db, 30 * S);
+	for (t = 0; t < 100; t++) {
+		put(db, mk("ranged", NULL), T0 + t * S, (double)t);
+		tsdb_gc(db, T0 + t * S);
+	}
+	assert_int_equal(tsdb_npoints(db), 30);
+	tsdb_free(db);
+}
+
 /* ---- groups -------------------------------------------------------- */
 
 struct gfix {
@@ -414,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_snapshot_staleness),
 		cmocka_unit_test(test_gc),
+		cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_group_record_and_alert),
 		cmocka_unit_test(test_group_failures),
 		cmocka_unit_test(test_group_series_go_stale),
