@@ -19,6 +19,7 @@
 #include "probes/probe.h"
 #include "rules/labels.h"
 #include "rules/rule_file.h"
+#include "daemon/yamldoc.h"
 
 /*
  * Labels the daemon or a probe type sets itself (and Prometheus' own); a
@@ -33,16 +34,11 @@ static const char *const reserved_labels[] = {
 };
 
 struct cfg_ctx {
-	const char		*file;
-	yaml_document_t		*doc;
-	struct cfg_errors	*errs;
+	struct yamldoc		 yd;		/* first: callbacks cast back */
 	struct np_config	*conf;
 	int			 defaults_bad;	/* reported once, not per probe */
 };
 
-static void
-cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 void
 cfg_error_at(struct cfg_errors *errs, const char *file, size_t line,
@@ -56,17 +52,6 @@ cfg_error_at(struct cfg_errors *errs, const char *file, size_t line,
 	free(msg);
 	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(char *));
 	errs->msg[errs->n++] = full;
-}
-
-static void
-cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	cfg_error_at(c->errs, c->file, n ? n->start_mark.line : 0,
-	    n ? n->start_mark.column : 0, fmt, ap);
-	va_end(ap);
 }
 
 void
@@ -92,142 +77,6 @@ cfg_errors_free(struct cfg_errors *errs)
 	errs->n = 0;
 }
 
-static const char *
-node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return ("a scalar");
-	case YAML_SEQUENCE_NODE:
-		return ("a sequence");
-	case YAML_MAPPING_NODE:
-		return ("a mapping");
-	default:
-		return ("nothing");
-	}
-}
-
-static yaml_node_t *
-node(struct cfg_ctx *c, int id)
-{
-	return (yaml_document_get_node(c->doc, id));
-}
-
-static int
-is_plain_null(const yaml_node_t *n)
-{
-	const char	*v = (const char *)n->data.scalar.value;
-
-	return (n->type == YAML_SCALAR_NODE &&
-	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0));
-}
-
-/* A scalar's text, or NULL after reporting what was expected. */
-static const char *
-scalar(struct cfg_ctx *c, yaml_node_t *n, const char *key, const char *what)
-{
-	if (n->type != YAML_SCALAR_NODE) {
-		cfg_error(c, n, "'%s' expects %s, got %s", key, what,
-		    node_kind(n));
-		return (NULL);
-	}
-	if (is_plain_null(n)) {
-		cfg_error(c, n, "'%s' expects %s, got no value", key, what);
-		return (NULL);
-	}
-	if (strlen((const char *)n->data.scalar.value) !=
-	    n->data.scalar.length) {
-		cfg_error(c, n, "'%s' contains a NUL byte", key);
-		return (NULL);
-	}
-	return ((const char *)n->data.scalar.value);
-}
-
-static int
-mapping_expect(struct cfg_ctx *c, yaml_node_t *n, const char *what)
-{
-	if (n->type == YAML_MAPPING_NODE)
-		return (0);
-	cfg_error(c, n, "%s must be a mapping, got %s", what, node_kind(n));
-	return (-1);
-}
-
-/*
- * Walk a mapping's keys: check they are scalars and not repeated, and
- * report unknown ones against the list of known keys.  Calls fn for each
- * known key.  Returns the number of errors found here.
- */
-typedef void (*key_fn)(struct cfg_ctx *, const char *key, yaml_node_t *val,
-    yaml_node_t *keynode, void *arg);
-
-static void
-mapping_walk(struct cfg_ctx *c, yaml_node_t *map, const char *const *known,
-    size_t nknown, int (*extra)(const char *, void *), key_fn fn, void *arg,
-    const char *where, const char *extra_names)
-{
-	yaml_node_pair_t	*p, *q;
-	yaml_node_t		*k, *v, *k2;
-	const char		*key;
-	char			 list[256];
-	size_t			 i, off;
-
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
-		v = node(c, p->value);
-		if (k->type != YAML_SCALAR_NODE) {
-			cfg_error(c, k, "keys must be scalars, got %s",
-			    node_kind(k));
-			continue;
-		}
-		key = (const char *)k->data.scalar.value;
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			k2 = node(c, q->key);
-			if (k2->type == YAML_SCALAR_NODE && strcmp(key,
-			    (const char *)k2->data.scalar.value) == 0)
-				break;
-		}
-		if (q < p) {
-			cfg_error(c, k, "duplicate key '%s' (first at line "
-			    "%zu)", key, node(c, q->key)->start_mark.line + 1);
-			continue;
-		}
-		for (i = 0; i < nknown; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (i == nknown && (extra == NULL || !extra(key, arg))) {
-			list[0] = '\0';
-			for (i = 0, off = 0; i < nknown && off < sizeof(list);
-			    i++)
-				off += (size_t)snprintf(list + off,
-				    sizeof(list) - off, "%s%s", i ? ", " : "",
-				    known[i]);
-			cfg_error(c, k, "unknown key '%s' in %s (known: %s%s)",
-			    key, where, list, extra_names ? extra_names : "");
-			continue;
-		}
-		fn(c, key, v, k, arg);
-	}
-}
-
-/* The value node of key in a mapping, or the mapping if it is absent. */
-static yaml_node_t *
-mapping_value(struct cfg_ctx *c, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t	*p;
-	yaml_node_t		*k;
-
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
-		if (k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, key) == 0)
-			return (node(c, p->value));
-	}
-	return (map);
-}
-
 static int
 parse_duration_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
     uint64_t min, uint64_t max, uint64_t *out)
@@ -236,17 +85,17 @@ parse_duration_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
 	char		 lo[32], hi[32];
 	uint64_t	 ms;
 
-	if ((s = scalar(c, n, key, "a duration like 10s or 500ms")) == NULL)
+	if ((s = yd_scalar(&c->yd, n, key, "a duration like 10s or 500ms")) == NULL)
 		return (-1);
 	if (parse_duration_ms(s, &ms, &why) == -1) {
-		cfg_error(c, n, "'%s' expects a duration like 10s or 500ms, "
+		yd_error(&c->yd, n, "'%s' expects a duration like 10s or 500ms, "
 		    "got \"%s\" (%s)", key, s, why);
 		return (-1);
 	}
 	if (ms < min || ms > max) {
 		format_duration_ms(min, lo, sizeof(lo));
 		format_duration_ms(max, hi, sizeof(hi));
-		cfg_error(c, n, "'%s' must be between %s and %s, got %s", key,
+		yd_error(&c->yd, n, "'%s' must be between %s and %s, got %s", key,
 		    lo, hi, s);
 		return (-1);
 	}
@@ -262,17 +111,17 @@ parse_uint_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
 	char			*end;
 	unsigned long long	 v;
 
-	if ((s = scalar(c, n, key, "a whole number")) == NULL)
+	if ((s = yd_scalar(&c->yd, n, key, "a whole number")) == NULL)
 		return (-1);
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0) {
-		cfg_error(c, n, "'%s' expects a whole number, got \"%s\"", key,
+		yd_error(&c->yd, n, "'%s' expects a whole number, got \"%s\"", key,
 		    s);
 		return (-1);
 	}
 	if (v < min || v > max) {
-		cfg_error(c, n, "'%s' must be between %llu and %llu, got %s",
+		yd_error(&c->yd, n, "'%s' must be between %llu and %llu, got %s",
 		    key, (unsigned long long)min, (unsigned long long)max, s);
 		return (-1);
 	}
@@ -285,14 +134,14 @@ parse_bool_node(struct cfg_ctx *c, yaml_node_t *n, const char *key, int *out)
 {
 	const char	*s;
 
-	if ((s = scalar(c, n, key, "true or false")) == NULL)
+	if ((s = yd_scalar(&c->yd, n, key, "true or false")) == NULL)
 		return (-1);
 	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
 		*out = 1;
 	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
 		*out = 0;
 	else {
-		cfg_error(c, n, "'%s' expects true or false, got \"%s\"", key,
+		yd_error(&c->yd, n, "'%s' expects true or false, got \"%s\"", key,
 		    s);
 		return (-1);
 	}
@@ -328,18 +177,18 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 	const char		*name, *val;
 	size_t			 i;
 
-	if (is_plain_null(map))
+	if (yd_is_null(map))
 		return;
-	if (mapping_expect(c, map, "'labels'") == -1)
+	if (yd_mapping_expect(&c->yd, map, "'labels'") == -1)
 		return;
 	for (p = map->data.mapping.pairs.start;
 	    p < map->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
-		v = node(c, p->value);
-		if ((name = scalar(c, k, "labels", "label names")) == NULL)
+		k = yd_node(&c->yd, p->key);
+		v = yd_node(&c->yd, p->value);
+		if ((name = yd_scalar(&c->yd, k, "labels", "label names")) == NULL)
 			continue;
 		if (!valid_label_name(name)) {
-			cfg_error(c, k, "invalid label name '%s' (letters, "
+			yd_error(&c->yd, k, "invalid label name '%s' (letters, "
 			    "digits and '_', not starting with a digit or "
 			    "'__')", name);
 			continue;
@@ -348,7 +197,7 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 			if (strcmp(name, reserved_labels[i]) == 0)
 				break;
 		if (i < NP_NELEM(reserved_labels)) {
-			cfg_error(c, k, "label name '%s' is reserved by "
+			yd_error(&c->yd, k, "label name '%s' is reserved by "
 			    "netprobed", name);
 			continue;
 		}
@@ -356,10 +205,10 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 			if (strcmp(out->v[i].name, name) == 0)
 				break;
 		if (i < out->n) {
-			cfg_error(c, k, "duplicate label '%s'", name);
+			yd_error(&c->yd, k, "duplicate label '%s'", name);
 			continue;
 		}
-		if ((val = scalar(c, v, name, "a string value")) == NULL)
+		if ((val = yd_scalar(&c->yd, v, name, "a string value")) == NULL)
 			continue;
 		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
 		out->v[out->n].name = xstrdup(name);
@@ -373,9 +222,10 @@ parse_labels(struct cfg_ctx *c, yaml_node_t *map, struct np_labels *out)
 /* ---- site ---------------------------------------------------------- */
 
 static void
-site_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+site_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
     void *arg)
 {
+	struct cfg_ctx	*c = (struct cfg_ctx *)yd;
 	struct np_config	*conf = c->conf;
 	const char		*s;
 
@@ -383,11 +233,11 @@ site_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 		parse_labels(c, v, &conf->site_labels);
 		return;
 	}
-	if ((s = scalar(c, v, key, "a string")) == NULL)
+	if ((s = yd_scalar(&c->yd, v, key, "a string")) == NULL)
 		return;
 	if (strcmp(key, "name") == 0) {
 		if (!valid_name(s)) {
-			cfg_error(c, v, "site name \"%s\" must be 1 to 64 "
+			yd_error(&c->yd, v, "site name \"%s\" must be 1 to 64 "
 			    "letters, digits, '-', '_' or '.'", s);
 			return;
 		}
@@ -405,9 +255,9 @@ parse_site(struct cfg_ctx *c, yaml_node_t *n)
 	static const char *const known[] = { "name", "display_name",
 	    "labels" };
 
-	if (mapping_expect(c, n, "'site'") == -1)
+	if (yd_mapping_expect(&c->yd, n, "'site'") == -1)
 		return;
-	mapping_walk(c, n, known, NP_NELEM(known), NULL, site_key, NULL,
+	yd_mapping_walk(&c->yd, n, known, NP_NELEM(known), NULL, site_key, NULL,
 	    "site", NULL);
 }
 
@@ -424,9 +274,10 @@ struct defaults_seen {
 };
 
 static void
-defaults_key(struct cfg_ctx *c, const char *key, yaml_node_t *v,
+defaults_key(struct yamldoc *yd, const char *key, yaml_node_t *v,
     yaml_node_t *k, void *arg)
 {
+	struct cfg_ctx	*c = (struct cfg_ctx *)yd;
 	struct defaults_seen	*seen = arg;
 
 	if (strcmp(key, "evaluation_interval") == 0)
@@ -449,9 +300,9 @@ parse_defaults(struct cfg_ctx *c, yaml_node_t *n)
 	struct defaults_seen	 seen = { NULL, NULL };
 	char			 t[32], iv[32];
 
-	if (mapping_expect(c, n, "'defaults'") == -1)
+	if (yd_mapping_expect(&c->yd, n, "'defaults'") == -1)
 		return;
-	mapping_walk(c, n, known, NP_NELEM(known), NULL, defaults_key, &seen,
+	yd_mapping_walk(&c->yd, n, known, NP_NELEM(known), NULL, defaults_key, &seen,
 	    "defaults", NULL);
 	if ((seen.interval || seen.timeout) &&
 	    c->conf->default_timeout_ms >= c->conf->default_interval_ms) {
@@ -459,7 +310,7 @@ parse_defaults(struct cfg_ctx *c, yaml_node_t *n)
 		    sizeof(t));
 		format_duration_ms(c->conf->default_interval_ms, iv,
 		    sizeof(iv));
-		cfg_error(c, seen.timeout ? seen.timeout : seen.interval,
+		yd_error(&c->yd, seen.timeout ? seen.timeout : seen.interval,
 		    "default timeout (%s%s) must be shorter than the default "
 		    "interval (%s%s)", t, seen.timeout ? "" : ", built in", iv,
 		    seen.interval ? "" : ", built in");
@@ -503,15 +354,15 @@ opt_string(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v)
 {
 	const char	*s;
 
-	if ((s = scalar(c, v, o->name, "a string")) == NULL)
+	if ((s = yd_scalar(&c->yd, v, o->name, "a string")) == NULL)
 		return (NULL);
 	if (*s == '\0') {
-		cfg_error(c, v, "'%s' must not be empty", o->name);
+		yd_error(&c->yd, v, "'%s' must not be empty", o->name);
 		return (NULL);
 	}
 	/* for lists, max counts items, not bytes */
 	if (o->kind == OPT_STRING && o->max != 0 && strlen(s) > o->max) {
-		cfg_error(c, v, "'%s' is longer than %llu bytes", o->name,
+		yd_error(&c->yd, v, "'%s' is longer than %llu bytes", o->name,
 		    (unsigned long long)o->max);
 		return (NULL);
 	}
@@ -531,7 +382,7 @@ regex_compile(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 		return (-1);
 	if ((rc = regcomp(&r->re, s, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, &r->re, err, sizeof(err));
-		cfg_error(c, v, "'%s': invalid regular expression \"%s\": %s",
+		yd_error(&c->yd, v, "'%s': invalid regular expression \"%s\": %s",
 		    o->name, s, err);
 		return (-1);
 	}
@@ -544,7 +395,7 @@ opt_regexlist(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
     struct np_regexlist *out)
 {
 	struct np_regex		 r;
-	size_t			 n = 0, i, errors = c->errs->n;
+	size_t			 n = 0, i, errors = c->yd.errs->n;
 
 	if (v->type == YAML_SEQUENCE_NODE)
 		n = (size_t)(v->data.sequence.items.top -
@@ -552,12 +403,12 @@ opt_regexlist(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 	else if (v->type == YAML_SCALAR_NODE)
 		n = 1;
 	else {
-		cfg_error(c, v, "'%s' expects a regular expression or a list "
-		    "of them, got %s", o->name, node_kind(v));
+		yd_error(&c->yd, v, "'%s' expects a regular expression or a list "
+		    "of them, got %s", o->name, yd_kind(v));
 		return (-1);
 	}
 	if (n == 0 || (o->max != 0 && n > o->max)) {
-		cfg_error(c, v, n == 0 ? "'%s' must not be empty" :
+		yd_error(&c->yd, v, n == 0 ? "'%s' must not be empty" :
 		    "'%s' takes at most %llu items", o->name,
 		    (unsigned long long)o->max);
 		return (-1);
@@ -565,12 +416,12 @@ opt_regexlist(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 	for (i = 0; i < n; i++) {
 		memset(&r, 0, sizeof(r));
 		if (regex_compile(c, o, v->type == YAML_SCALAR_NODE ? v :
-		    node(c, v->data.sequence.items.start[i]), &r) == -1)
+		    yd_node(&c->yd, v->data.sequence.items.start[i]), &r) == -1)
 			continue;
 		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
 		out->v[out->n++] = r;
 	}
-	return (c->errs->n == errors ? 0 : -1);
+	return (c->yd.errs->n == errors ? 0 : -1);
 }
 
 static int
@@ -599,7 +450,7 @@ opt_enum(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v, int *out)
 	char		 list[256];
 	size_t		 i, off = 0;
 
-	if ((s = scalar(c, v, o->name, "a word")) == NULL)
+	if ((s = yd_scalar(&c->yd, v, o->name, "a word")) == NULL)
 		return (-1);
 	for (i = 0; o->choices[i] != NULL; i++)
 		if (strcmp(s, o->choices[i]) == 0) {
@@ -610,7 +461,7 @@ opt_enum(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v, int *out)
 	for (i = 0; o->choices[i] != NULL && off < sizeof(list); i++)
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
 		    i ? ", " : "", o->choices[i]);
-	cfg_error(c, v, "'%s' must be one of %s, got \"%s\"", o->name, list,
+	yd_error(&c->yd, v, "'%s' must be one of %s, got \"%s\"", o->name, list,
 	    s);
 	return (-1);
 }
@@ -625,7 +476,7 @@ opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 	struct np_uintlist	*ul = out;
 	char			***sl = out, **strs = NULL;
 	uint64_t		*nums = NULL, u, max = o->max;
-	size_t			 count = 0, errors = c->errs->n;
+	size_t			 count = 0, errors = c->yd.errs->n;
 	const char		*s;
 
 	if (v->type == YAML_SCALAR_NODE) {
@@ -634,12 +485,12 @@ opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 		first = v->data.sequence.items.start;
 		top = v->data.sequence.items.top;
 	} else {
-		cfg_error(c, v, "'%s' expects a value or a list, got %s",
-		    o->name, node_kind(v));
+		yd_error(&c->yd, v, "'%s' expects a value or a list, got %s",
+		    o->name, yd_kind(v));
 		return (-1);
 	}
 	for (it = first; first == NULL || it < top; it++) {
-		n = first == NULL ? v : node(c, *it);
+		n = first == NULL ? v : yd_node(&c->yd, *it);
 		if (o->kind == OPT_UINTLIST) {
 			if (parse_uint_node(c, n, o->name, o->min, max, &u) ==
 			    0) {
@@ -647,9 +498,9 @@ opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 				    sizeof(*nums));
 				nums[count++] = u;
 			}
-		} else if ((s = scalar(c, n, o->name, "a string")) != NULL) {
+		} else if ((s = yd_scalar(&c->yd, n, o->name, "a string")) != NULL) {
 			if (o->max != 0 && count == o->max) {
-				cfg_error(c, n, "'%s' takes at most %llu items",
+				yd_error(&c->yd, n, "'%s' takes at most %llu items",
 				    o->name, (unsigned long long)o->max);
 				break;
 			}
@@ -660,8 +511,8 @@ opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 		if (first == NULL)
 			break;
 	}
-	if (count == 0 && c->errs->n == errors)
-		cfg_error(c, v, "'%s' must not be empty", o->name);
+	if (count == 0 && c->yd.errs->n == errors)
+		yd_error(&c->yd, v, "'%s' must not be empty", o->name);
 	if (o->kind == OPT_UINTLIST) {
 		free(ul->v);
 		ul->v = nums;
@@ -674,7 +525,7 @@ opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 		}
 		*sl = strs;
 	}
-	return (c->errs->n == errors ? 0 : -1);
+	return (c->yd.errs->n == errors ? 0 : -1);
 }
 
 static void
@@ -686,8 +537,8 @@ opt_map(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *map,
 
 	for (p = map->data.mapping.pairs.start;
 	    p < map->data.mapping.pairs.top; p++) {
-		if ((k = scalar(c, node(c, p->key), o->name, "keys")) == NULL ||
-		    (val = scalar(c, node(c, p->value), k, "a string")) == NULL)
+		if ((k = yd_scalar(&c->yd, yd_node(&c->yd, p->key), o->name, "keys")) == NULL ||
+		    (val = yd_scalar(&c->yd, yd_node(&c->yd, p->value), k, "a string")) == NULL)
 			continue;
 		out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
 		out->v[out->n].name = xstrdup(k);
@@ -722,11 +573,11 @@ parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 		*(int *)(base + o->off) = b;
 		return (0);
 	case OPT_ADDR:
-		if ((s = scalar(c, v, o->name, "an IP address")) == NULL)
+		if ((s = yd_scalar(&c->yd, v, o->name, "an IP address")) == NULL)
 			return (-1);
 		if (parse_addr(s, NP_PORT_NONE, (struct np_addr *)(base +
 		    o->off), &why) == -1) {
-			cfg_error(c, v, "'%s': invalid address \"%s\": %s",
+			yd_error(&c->yd, v, "'%s': invalid address \"%s\": %s",
 			    o->name, s, why);
 			return (-1);
 		}
@@ -748,7 +599,7 @@ parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 	case OPT_UINTLIST:
 		return (opt_list(c, o, v, base + o->off));
 	case OPT_MAP:
-		if (mapping_expect(c, v, o->name) == -1)
+		if (yd_mapping_expect(&c->yd, v, o->name) == -1)
 			return (-1);
 		opt_map(c, o, v, (struct np_labels *)(base + o->off));
 		return (0);
@@ -757,21 +608,22 @@ parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 }
 
 static void
-probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
     void *arg)
 {
+	struct cfg_ctx	*c = (struct cfg_ctx *)yd;
 	struct probe_parse	*pp = arg;
 	struct probe_cfg	*p = pp->p;
 	const struct opt_def	*o;
 	const char		*s, *why;
 	uint64_t		 u;
-	size_t			 before = c->errs->n;
+	size_t			 before = c->yd.errs->n;
 
 	if (strcmp(key, "name") == 0 || strcmp(key, "type") == 0)
 		return;		/* done first, in parse_probe() */
 	if (strcmp(key, "targets") == 0 || strcmp(key, "target") == 0) {
 		if (pp->targets != NULL)
-			cfg_error(c, k, "give either 'target' or 'targets', "
+			yd_error(&c->yd, k, "give either 'target' or 'targets', "
 			    "not both");
 		else
 			pp->targets = v;
@@ -786,19 +638,19 @@ probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 	} else if (strcmp(key, "labels") == 0) {
 		parse_labels(c, v, &p->labels);
 	} else if (strcmp(key, "source") == 0) {
-		if ((s = scalar(c, v, key, "an IP address")) != NULL &&
+		if ((s = yd_scalar(&c->yd, v, key, "an IP address")) != NULL &&
 		    parse_addr(s, NP_PORT_NONE, &p->net.source, &why) == -1)
-			cfg_error(c, v, "'source': invalid address \"%s\": %s",
+			yd_error(&c->yd, v, "'source': invalid address \"%s\": %s",
 			    s, why);
 		else if (s != NULL)
 			pp->source = v;
 	} else if (strcmp(key, "interface") == 0) {
-		if ((s = scalar(c, v, key, "an interface name")) == NULL)
+		if ((s = yd_scalar(&c->yd, v, key, "an interface name")) == NULL)
 			;
 		else if (*s == '\0' || strlen(s) >= sizeof(p->net.ifname) ||
 		    strpbrk(s, "/ \t:") != NULL || strcmp(s, ".") == 0 ||
 		    strcmp(s, "..") == 0)
-			cfg_error(c, v, "'interface': \"%s\" is not an interface "
+			yd_error(&c->yd, v, "'interface': \"%s\" is not an interface "
 			    "name (1 to 15 characters, no '/', ':' or spaces)",
 			    s);
 		else
@@ -809,7 +661,7 @@ probe_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 	} else if ((o = type_opt(p->type, key)) != NULL) {
 		parse_opt(c, o, v, p->opts);
 	}
-	pp->errors += (int)(c->errs->n - before);
+	pp->errors += (int)(c->yd.errs->n - before);
 }
 
 static void
@@ -830,20 +682,20 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 		first = seq->data.sequence.items.start;
 		top = seq->data.sequence.items.top;
 		if (first == top) {
-			cfg_error(c, seq, "probe '%s' has an empty target "
+			yd_error(&c->yd, seq, "probe '%s' has an empty target "
 			    "list", p->name);
 			pp->errors++;
 			return;
 		}
 	} else {
-		cfg_error(c, seq, "'targets' expects an address or a list of "
-		    "addresses, got %s", node_kind(seq));
+		yd_error(&c->yd, seq, "'targets' expects an address or a list of "
+		    "addresses, got %s", yd_kind(seq));
 		pp->errors++;
 		return;
 	}
 	for (it = first; single || it < top; it++) {
-		t = single ? seq : node(c, *it);
-		if ((s = scalar(c, t, "targets", "an address")) == NULL) {
+		t = single ? seq : yd_node(&c->yd, *it);
+		if ((s = yd_scalar(&c->yd, t, "targets", "an address")) == NULL) {
 			pp->errors++;
 			goto next;
 		}
@@ -851,7 +703,7 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 		    sizeof(*p->addrs));
 		if ((why = probe_target_parse(p->type, p->opts, s,
 		    &p->addrs[p->ntargets], buf, sizeof(buf))) != NULL) {
-			cfg_error(c, t, "invalid %s target \"%s\": %s",
+			yd_error(&c->yd, t, "invalid %s target \"%s\": %s",
 			    p->type->name, s, why);
 			pp->errors++;
 			goto next;
@@ -860,7 +712,7 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 		    p->addrs[p->ntargets].len != 0 &&
 		    p->addrs[p->ntargets].ss.ss_family !=
 		    p->net.source.ss.ss_family) {
-			cfg_error(c, pp->source, "probe '%s': target %s is not "
+			yd_error(&c->yd, pp->source, "probe '%s': target %s is not "
 			    "of the source address's family", p->name, buf);
 			pp->errors++;
 			goto next;
@@ -869,7 +721,7 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 			if (strcmp(p->targets[i], buf) == 0)
 				break;
 		if (i < p->ntargets) {
-			cfg_error(c, t, "duplicate target \"%s\" in probe "
+			yd_error(&c->yd, t, "duplicate target \"%s\" in probe "
 			    "'%s'", s, p->name);
 			pp->errors++;
 			goto next;
@@ -895,7 +747,7 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	const char		*s, *msg, *blame = NULL;
 	char			 types[1024], buf[256], t[32], iv[32];
 	char			 where[96], opts[768];
-	size_t			 before = c->errs->n, i, off;
+	size_t			 before = c->yd.errs->n, i, off;
 
 	memset(&pp, 0, sizeof(pp));
 	pp.p = p;
@@ -903,7 +755,7 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	p->line = (int)n->start_mark.line + 1;
 	p->interval_ms = c->conf->default_interval_ms;
 	p->timeout_ms = c->conf->default_timeout_ms;
-	if (mapping_expect(c, n, "a probe entry") == -1) {
+	if (yd_mapping_expect(&c->yd, n, "a probe entry") == -1) {
 		p->name = xstrdup("?");
 		return;
 	}
@@ -911,8 +763,8 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	/* name and type first: the type decides which keys are valid */
 	for (kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top;
 	    kv++) {
-		k = node(c, kv->key);
-		v = node(c, kv->value);
+		k = yd_node(&c->yd, kv->key);
+		v = yd_node(&c->yd, kv->value);
 		if (k->type != YAML_SCALAR_NODE)
 			continue;
 		s = (const char *)k->data.scalar.value;
@@ -922,20 +774,20 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 			typenode = v;
 	}
 	if (namenode == NULL)
-		cfg_error(c, n, "probe entry has no 'name'");
-	else if ((s = scalar(c, namenode, "name", "a string")) != NULL) {
+		yd_error(&c->yd, n, "probe entry has no 'name'");
+	else if ((s = yd_scalar(&c->yd, namenode, "name", "a string")) != NULL) {
 		if (!valid_name(s))
-			cfg_error(c, namenode, "probe name \"%s\" must be 1 to "
+			yd_error(&c->yd, namenode, "probe name \"%s\" must be 1 to "
 			    "64 letters, digits, '-', '_' or '.'", s);
 		else
 			p->name = xstrdup(s);
 	}
 	if (typenode == NULL)
-		cfg_error(c, n, "probe entry has no 'type'");
-	else if ((s = scalar(c, typenode, "type", "a probe type")) != NULL) {
+		yd_error(&c->yd, n, "probe entry has no 'type'");
+	else if ((s = yd_scalar(&c->yd, typenode, "type", "a probe type")) != NULL) {
 		if ((p->type = probe_type_find(s)) == NULL) {
 			probe_type_list(types, sizeof(types));
-			cfg_error(c, typenode, "unknown probe type \"%s\" "
+			yd_error(&c->yd, typenode, "unknown probe type \"%s\" "
 			    "(known types: %s)", s, types);
 		} else {
 			p->opts = xcalloc(1, p->type->opts_size);
@@ -957,25 +809,25 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 		    p->type->name, opts + 2);
 	else
 		types[0] = '\0';
-	mapping_walk(c, n, known, NP_NELEM(known), is_type_opt, probe_key, &pp,
+	yd_mapping_walk(&c->yd, n, known, NP_NELEM(known), is_type_opt, probe_key, &pp,
 	    where, types);
 	if (p->type == NULL)
 		return;
 	if (pp.targets == NULL)
-		cfg_error(c, n, "probe '%s' has no 'targets'", p->name);
+		yd_error(&c->yd, n, "probe '%s' has no 'targets'", p->name);
 	else
 		parse_targets(c, &pp);
 	if (p->timeout_ms >= p->interval_ms &&
 	    (pp.timeout || pp.interval || !c->defaults_bad)) {
 		format_duration_ms(p->timeout_ms, t, sizeof(t));
 		format_duration_ms(p->interval_ms, iv, sizeof(iv));
-		cfg_error(c, pp.timeout ? pp.timeout : pp.interval ?
+		yd_error(&c->yd, pp.timeout ? pp.timeout : pp.interval ?
 		    pp.interval : n, "probe '%s': timeout (%s) must be "
 		    "shorter than interval (%s)", p->name, t, iv);
 	}
-	if (c->errs->n == before && p->type->check != NULL &&
+	if (c->yd.errs->n == before && p->type->check != NULL &&
 	    (msg = p->type->check(p, buf, sizeof(buf), &blame)) != NULL)
-		cfg_error(c, blame ? mapping_value(c, n, blame) : n,
+		yd_error(&c->yd, blame ? yd_mapping_value(&c->yd, n, blame) : n,
 		    "probe '%s': %s", p->name, msg);
 }
 
@@ -1003,11 +855,11 @@ parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 	yaml_node_item_t	*it;
 	size_t			 i, count;
 
-	if (n->type == YAML_SCALAR_NODE && is_plain_null(n))
+	if (n->type == YAML_SCALAR_NODE && yd_is_null(n))
 		return;
 	if (n->type != YAML_SEQUENCE_NODE) {
-		cfg_error(c, n, "'probes' must be a sequence of probe entries, "
-		    "got %s", node_kind(n));
+		yd_error(&c->yd, n, "'probes' must be a sequence of probe entries, "
+		    "got %s", yd_kind(n));
 		return;
 	}
 	count = (size_t)(n->data.sequence.items.top -
@@ -1017,11 +869,11 @@ parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 	    it < n->data.sequence.items.top; it++) {
 		struct probe_cfg	*p = &conf->probes[conf->nprobes++];
 
-		parse_probe(c, node(c, *it), p);
+		parse_probe(c, yd_node(&c->yd, *it), p);
 		for (i = 0; i + 1 < conf->nprobes; i++)
 			if (strcmp(conf->probes[i].name, p->name) == 0 &&
 			    strcmp(p->name, "?") != 0) {
-				cfg_error(c, node(c, *it), "duplicate probe "
+				yd_error(&c->yd, yd_node(&c->yd, *it), "duplicate probe "
 				    "name '%s' (first defined at line %d)",
 				    p->name, conf->probes[i].line);
 				break;
@@ -1045,16 +897,16 @@ rule_file_add(struct cfg_ctx *c, yaml_node_t *n, const char *path)
 		if (strcmp(conf->rule_files[i]->path, path) == 0)
 			return;		/* two globs, one file */
 	if (conf->nrule_files == NP_MAX_RULE_FILES) {
-		cfg_error(c, n, "'rule_files': more than %d files",
+		yd_error(&c->yd, n, "'rule_files': more than %d files",
 		    NP_MAX_RULE_FILES);
 		return;
 	}
 	rf = rule_file_load(path, &rerrs);
 	/* the rule file's own FILE:LINE:COL messages, as they are */
 	for (i = 0; i < rerrs.n; i++) {
-		c->errs->msg = xreallocarray(c->errs->msg, c->errs->n + 1,
+		c->yd.errs->msg = xreallocarray(c->yd.errs->msg, c->yd.errs->n + 1,
 		    sizeof(char *));
-		c->errs->msg[c->errs->n++] = rerrs.msg[i];
+		c->yd.errs->msg[c->yd.errs->n++] = rerrs.msg[i];
 	}
 	free(rerrs.msg);
 	if (rf == NULL)
@@ -1079,13 +931,13 @@ rule_glob(struct cfg_ctx *c, yaml_node_t *n)
 	size_t		 i;
 	int		 rc;
 
-	if ((pat = scalar(c, n, "rule_files", "a file name or pattern")) ==
+	if ((pat = yd_scalar(&c->yd, n, "rule_files", "a file name or pattern")) ==
 	    NULL)
 		return;
 	if (*pat == '/')
 		full = xstrdup(pat);
 	else {
-		dir = xstrdup(c->file);
+		dir = xstrdup(c->yd.file);
 		xasprintf(&full, "%s/%s", dirname(dir), pat);
 		free(dir);
 	}
@@ -1093,9 +945,9 @@ rule_glob(struct cfg_ctx *c, yaml_node_t *n)
 	rc = glob(full, GLOB_ERR, NULL, &g);
 	if (rc == GLOB_NOMATCH) {
 		if (strpbrk(pat, "*?[") == NULL)
-			cfg_error(c, n, "'rule_files': no such file: %s", full);
+			yd_error(&c->yd, n, "'rule_files': no such file: %s", full);
 	} else if (rc != 0)
-		cfg_error(c, n, "'rule_files': cannot read %s: %s", full,
+		yd_error(&c->yd, n, "'rule_files': cannot read %s: %s", full,
 		    rc == GLOB_NOSPACE ? "out of memory" : strerror(errno));
 	else
 		for (i = 0; i < g.gl_pathc; i++)
@@ -1114,22 +966,23 @@ parse_rule_files(struct cfg_ctx *c, yaml_node_t *n)
 		return;
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
-		cfg_error(c, n, "'rule_files' expects a list of file names or "
-		    "patterns, got %s", node_kind(n));
+		yd_error(&c->yd, n, "'rule_files' expects a list of file names or "
+		    "patterns, got %s", yd_kind(n));
 		return;
 	}
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++)
-		rule_glob(c, node(c, *it));
+		rule_glob(c, yd_node(&c->yd, *it));
 }
 
 static void
-top_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
     void *arg)
 {
+	struct cfg_ctx	*c = (struct cfg_ctx *)yd;
 	const char	*s, *why;
 
-	if (is_plain_null(v) && strcmp(key, "listen") != 0)
+	if (yd_is_null(v) && strcmp(key, "listen") != 0)
 		return;		/* "site:" alone: nothing to set */
 	if (strcmp(key, "site") == 0)
 		parse_site(c, v);
@@ -1138,11 +991,11 @@ top_key(struct cfg_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 	else if (strcmp(key, "rule_files") == 0)
 		parse_rule_files(c, v);
 	else if (strcmp(key, "listen") == 0) {
-		if ((s = scalar(c, v, key, "ADDRESS:PORT")) == NULL)
+		if ((s = yd_scalar(&c->yd, v, key, "ADDRESS:PORT")) == NULL)
 			return;
 		if (parse_addr(s, NP_PORT_REQUIRED, &c->conf->listen, &why) ==
 		    -1)
-			cfg_error(c, v, "'listen': invalid address \"%s\": %s",
+			yd_error(&c->yd, v, "'listen': invalid address \"%s\": %s",
 			    s, why);
 	}
 	/* probes come last, once defaults are known (see config_parse) */
@@ -1165,19 +1018,19 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 	c->conf->evaluation_interval_ms = NP_DEFAULT_EVAL_MS;
 
 	if (root->type != YAML_MAPPING_NODE) {
-		cfg_error(c, root, "the configuration must be a mapping of "
+		yd_error(&c->yd, root, "the configuration must be a mapping of "
 		    "keys (site, listen, defaults, probes, rule_files), got %s",
-		    node_kind(root));
+		    yd_kind(root));
 		return;
 	}
-	mapping_walk(c, root, known, NP_NELEM(known), NULL, top_key, NULL,
+	yd_mapping_walk(&c->yd, root, known, NP_NELEM(known), NULL, top_key, NULL,
 	    "the configuration", NULL);
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
+		k = yd_node(&c->yd, p->key);
 		if (k->type == YAML_SCALAR_NODE &&
 		    strcmp((const char *)k->data.scalar.value, "probes") == 0) {
-			parse_probes(c, node(c, p->value));
+			parse_probes(c, yd_node(&c->yd, p->value));
 			break;
 		}
 	}
@@ -1219,9 +1072,9 @@ config_load_string(const char *name, const char *text, size_t len,
 	conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(name);
 	memset(&c, 0, sizeof(c));
-	c.file = name;
-	c.doc = &doc;
-	c.errs = errs;
+	c.yd.file = name;
+	c.yd.doc = &doc;
+	c.yd.errs = errs;
 	c.conf = conf;
 
 	if (!yaml_parser_initialize(&parser))

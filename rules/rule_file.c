@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "daemon/netprobed.h"
+#include "daemon/yamldoc.h"
 #include "rules/expr.h"
 #include "rules/rule_file.h"
 
@@ -447,26 +448,10 @@ rule_parse_duration(const char *s, uint64_t *out, const char **why)
 /* ---- YAML helpers (as in daemon/config.c) -------------------------- */
 
 struct rf_ctx {
-	const char		*file;
-	yaml_document_t		*doc;
-	struct cfg_errors	*errs;
+	struct yamldoc		 yd;		/* first: callbacks cast back */
 	struct rule_file	*rf;
 };
 
-static void
-rf_error(struct rf_ctx *, const yaml_node_t *, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-rf_error(struct rf_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	cfg_error_at(c->errs, c->file, n->start_mark.line, n->start_mark.column,
-	    fmt, ap);
-	va_end(ap);
-}
 
 /*
  * An error at byte off inside scalar n's value.  For a plain scalar on one
@@ -488,117 +473,10 @@ rf_error_in_scalar(struct rf_ctx *c, const yaml_node_t *n, size_t off,
 		for (i = 0, col = n->start_mark.column; i < off; i++)
 			if ((v[i] & 0xc0) != 0x80)
 				col++;
-		cfg_error_raw(c->errs, c->file, n->start_mark.line, col, "%s",
+		cfg_error_raw(c->yd.errs, c->yd.file, n->start_mark.line, col, "%s",
 		    msg);
 	} else
-		rf_error(c, n, "%s (at offset %zu in the %s)", msg, off, what);
-}
-
-static const char *
-node_kind(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return ("a scalar");
-	case YAML_SEQUENCE_NODE:
-		return ("a sequence");
-	case YAML_MAPPING_NODE:
-		return ("a mapping");
-	default:
-		return ("nothing");
-	}
-}
-
-static yaml_node_t *
-node(struct rf_ctx *c, int id)
-{
-	return (yaml_document_get_node(c->doc, id));
-}
-
-static int
-is_plain_null(const yaml_node_t *n)
-{
-	const char	*v = (const char *)n->data.scalar.value;
-
-	return (n->type == YAML_SCALAR_NODE &&
-	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0));
-}
-
-static const char *
-scalar(struct rf_ctx *c, yaml_node_t *n, const char *key, const char *what)
-{
-	if (n->type != YAML_SCALAR_NODE) {
-		rf_error(c, n, "'%s' expects %s, got %s", key, what,
-		    node_kind(n));
-		return (NULL);
-	}
-	if (is_plain_null(n)) {
-		rf_error(c, n, "'%s' expects %s, got no value", key, what);
-		return (NULL);
-	}
-	if (strlen((const char *)n->data.scalar.value) !=
-	    n->data.scalar.length) {
-		rf_error(c, n, "'%s' contains a NUL byte", key);
-		return (NULL);
-	}
-	return ((const char *)n->data.scalar.value);
-}
-
-typedef void (*key_fn)(struct rf_ctx *, const char *key, yaml_node_t *val,
-    yaml_node_t *keynode, void *arg);
-
-/*
- * Walk a mapping's keys: scalars, not repeated, known (else the error
- * lists the known ones).  Calls fn for each known key.
- */
-static void
-mapping_walk(struct rf_ctx *c, yaml_node_t *map, const char *const *known,
-    size_t nknown, key_fn fn, void *arg, const char *where)
-{
-	yaml_node_pair_t	*p, *q;
-	yaml_node_t		*k, *k2;
-	const char		*key;
-	char			 list[256];
-	size_t			 i, off;
-
-	for (p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
-		if (k->type != YAML_SCALAR_NODE) {
-			rf_error(c, k, "keys must be scalars, got %s",
-			    node_kind(k));
-			continue;
-		}
-		key = (const char *)k->data.scalar.value;
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			k2 = node(c, q->key);
-			if (k2->type == YAML_SCALAR_NODE && strcmp(key,
-			    (const char *)k2->data.scalar.value) == 0)
-				break;
-		}
-		if (q < p) {
-			rf_error(c, k, "duplicate key '%s' (first at line %zu)",
-			    key, node(c, q->key)->start_mark.line + 1);
-			continue;
-		}
-		for (i = 0; i < nknown; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (i == nknown) {
-			list[0] = '\0';
-			for (i = 0, off = 0; i < nknown && off < sizeof(list);
-			    i++)
-				off += (size_t)snprintf(list + off,
-				    sizeof(list) - off, "%s%s", i ? ", " : "",
-				    known[i]);
-			rf_error(c, k, "unknown key '%s' in %s (known: %s)",
-			    key, where, list);
-			continue;
-		}
-		if (fn != NULL)
-			fn(c, key, node(c, p->value), k, arg);
-	}
+		yd_error(&c->yd, n, "%s (at offset %zu in the %s)", msg, off, what);
 }
 
 static void
@@ -607,10 +485,10 @@ parse_duration_node(struct rf_ctx *c, yaml_node_t *n, const char *key,
 {
 	const char	*s, *why;
 
-	if ((s = scalar(c, n, key, "a duration like 5m or 1h30m")) == NULL)
+	if ((s = yd_scalar(&c->yd, n, key, "a duration like 5m or 1h30m")) == NULL)
 		return;
 	if (rule_parse_duration(s, out, &why) == -1)
-		rf_error(c, n, "'%s' expects a duration like 5m or 1h30m, got "
+		yd_error(&c->yd, n, "'%s' expects a duration like 5m or 1h30m, got "
 		    "\"%s\" (%s)", key, s, why);
 }
 
@@ -662,21 +540,21 @@ parse_kvs(struct rf_ctx *c, yaml_node_t *map, const char *key,
 	char			 err[256], *msg;
 	size_t			 i, off;
 
-	if (is_plain_null(map))
+	if (yd_is_null(map))
 		return;
 	if (map->type != YAML_MAPPING_NODE) {
-		rf_error(c, map, "'%s' must be a mapping, got %s", key,
-		    node_kind(map));
+		yd_error(&c->yd, map, "'%s' must be a mapping, got %s", key,
+		    yd_kind(map));
 		return;
 	}
 	for (p = map->data.mapping.pairs.start;
 	    p < map->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
-		v = node(c, p->value);
-		if ((name = scalar(c, k, key, "names")) == NULL)
+		k = yd_node(&c->yd, p->key);
+		v = yd_node(&c->yd, p->value);
+		if ((name = yd_scalar(&c->yd, k, key, "names")) == NULL)
 			continue;
 		if (!valid_label_name(name)) {
-			rf_error(c, k, "invalid %s name '%s' (letters, digits "
+			yd_error(&c->yd, k, "invalid %s name '%s' (letters, digits "
 			    "and '_', not starting with a digit or '__')",
 			    strcmp(key, "labels") == 0 ? "label" : "annotation",
 			    name);
@@ -685,7 +563,7 @@ parse_kvs(struct rf_ctx *c, yaml_node_t *map, const char *key,
 		if (kind == RULE_ALERTING && strcmp(key, "labels") == 0 &&
 		    (strcmp(name, "alertname") == 0 ||
 		    strcmp(name, "alertstate") == 0)) {
-			rf_error(c, k, "label '%s' is set by the alerting rule "
+			yd_error(&c->yd, k, "label '%s' is set by the alerting rule "
 			    "itself", name);
 			continue;
 		}
@@ -693,12 +571,12 @@ parse_kvs(struct rf_ctx *c, yaml_node_t *map, const char *key,
 			if (strcmp(out->v[i].name, name) == 0)
 				break;
 		if (i < out->n) {
-			rf_error(c, k, "duplicate key '%s' in '%s'", name, key);
+			yd_error(&c->yd, k, "duplicate key '%s' in '%s'", name, key);
 			continue;
 		}
-		if (v->type == YAML_SCALAR_NODE && is_plain_null(v))
+		if (v->type == YAML_SCALAR_NODE && yd_is_null(v))
 			val = "";
-		else if ((val = scalar(c, v, name, "a string value")) == NULL)
+		else if ((val = yd_scalar(&c->yd, v, name, "a string value")) == NULL)
 			continue;
 		if (kind == RULE_RECORDING)
 			t = template_literal(val);
@@ -727,7 +605,7 @@ struct rule_keys {
 };
 
 static void
-rule_key(struct rf_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+rule_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
     void *arg)
 {
 	struct rule_keys	*rk = arg;
@@ -760,7 +638,7 @@ parse_expr(struct rf_ctx *c, struct rule *r, yaml_node_t *n)
 	size_t		 off = 0;
 	int64_t		 lb;
 
-	if ((s = scalar(c, n, "expr", "a PromQL expression")) == NULL)
+	if ((s = yd_scalar(&c->yd, n, "expr", "a PromQL expression")) == NULL)
 		return;
 	r->expr_text = xstrdup(s);
 	err[0] = '\0';
@@ -786,63 +664,64 @@ parse_rule(struct rf_ctx *c, yaml_node_t *n, struct rule *r)
 
 	r->line = (int)n->start_mark.line + 1;
 	if (n->type != YAML_MAPPING_NODE) {
-		rf_error(c, n, "a rule must be a mapping, got %s",
-		    node_kind(n));
+		yd_error(&c->yd, n, "a rule must be a mapping, got %s",
+		    yd_kind(n));
 		return;
 	}
 	memset(&rk, 0, sizeof(rk));
 	rk.r = r;
-	mapping_walk(c, n, known, NP_NELEM(known), rule_key, &rk, "a rule");
+	yd_mapping_walk(&c->yd, n, known, NP_NELEM(known), NULL, rule_key, &rk,
+	    "a rule", NULL);
 
 	if (rk.alert != NULL && rk.record != NULL) {
-		rf_error(c, n, "a rule has either 'alert' or 'record', not "
+		yd_error(&c->yd, n, "a rule has either 'alert' or 'record', not "
 		    "both");
 		return;
 	}
 	if (rk.alert == NULL && rk.record == NULL) {
-		rf_error(c, n, "a rule needs 'alert' (an alerting rule) or "
+		yd_error(&c->yd, n, "a rule needs 'alert' (an alerting rule) or "
 		    "'record' (a recording rule)");
 		return;
 	}
 	r->kind = rk.alert != NULL ? RULE_ALERTING : RULE_RECORDING;
 	namen = rk.alert != NULL ? rk.alert : rk.record;
 	if (r->kind == RULE_ALERTING) {
-		if ((s = scalar(c, namen, "alert", "an alert name")) != NULL) {
+		if ((s = yd_scalar(&c->yd, namen, "alert", "an alert name")) != NULL) {
 			if (valid_metric_name(s, 0))
 				r->name = xstrdup(s);
 			else
-				rf_error(c, namen, "invalid alert name '%s' "
+				yd_error(&c->yd, namen, "invalid alert name '%s' "
 				    "(letters, digits and '_', not starting "
 				    "with a digit)", s);
 		}
 	} else {
-		if ((s = scalar(c, namen, "record", "a metric name")) != NULL) {
+		if ((s = yd_scalar(&c->yd, namen, "record", "a metric name")) != NULL) {
 			if (valid_metric_name(s, 1))
 				r->name = xstrdup(s);
 			else
-				rf_error(c, namen, "invalid metric name '%s' "
+				yd_error(&c->yd, namen, "invalid metric name '%s' "
 				    "for 'record' (letters, digits, '_' and "
 				    "':', not starting with a digit)", s);
 		}
 		if (rk.for_k != NULL)
-			rf_error(c, rk.for_k, "'for' is only valid in an "
+			yd_error(&c->yd, rk.for_k, "'for' is only valid in an "
 			    "alerting rule");
 		if (rk.kff_k != NULL)
-			rf_error(c, rk.kff_k, "'keep_firing_for' is only valid "
+			yd_error(&c->yd, rk.kff_k, "'keep_firing_for' is only valid "
 			    "in an alerting rule");
 		if (rk.ann_k != NULL)
-			rf_error(c, rk.ann_k, "'annotations' is only valid in "
+			yd_error(&c->yd, rk.ann_k, "'annotations' is only valid in "
 			    "an alerting rule");
 	}
 	if (rk.expr == NULL)
-		rf_error(c, n, "rule '%s' has no 'expr'",
+		yd_error(&c->yd, n, "rule '%s' has no 'expr'",
 		    r->name != NULL ? r->name : "?");
 	else
 		parse_expr(c, r, rk.expr);
 	if (r->kind == RULE_ALERTING) {
-		if (rk.for_v != NULL && !is_plain_null(rk.for_v))
+		if (rk.for_v != NULL && !yd_is_null(rk.for_v))
 			parse_duration_node(c, rk.for_v, "for", &r->for_ms);
-		if (rk.kff_v != NULL && !is_plain_null(rk.kff_v))
+		if (rk.kff_v != NULL && !yd_is_null(rk.kff_v))
 			parse_duration_node(c, rk.kff_v, "keep_firing_for",
 			    &r->keep_firing_for_ms);
 		if (rk.annotations != NULL)
@@ -871,9 +750,10 @@ struct group_keys {
 };
 
 static void
-group_key(struct rf_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
+group_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
     void *arg)
 {
+	struct rf_ctx	*c = (struct rf_ctx *)yd;
 	struct group_keys	*gk = arg;
 	struct rule_group	*g = &c->rf->groups[c->rf->ngroups - 1];
 
@@ -881,7 +761,7 @@ group_key(struct rf_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 		gk->name = v;
 	else if (strcmp(key, "rules") == 0)
 		gk->rules = v;
-	else if (is_plain_null(v))
+	else if (yd_is_null(v))
 		return;
 	else if (strcmp(key, "interval") == 0)
 		parse_duration_node(c, v, key, &g->interval_ms);
@@ -890,12 +770,12 @@ group_key(struct rf_ctx *c, const char *key, yaml_node_t *v, yaml_node_t *k,
 		char			*end;
 		unsigned long long	 l;
 
-		if ((s = scalar(c, v, key, "a whole number")) == NULL)
+		if ((s = yd_scalar(&c->yd, v, key, "a whole number")) == NULL)
 			return;
 		errno = 0;
 		l = strtoull(s, &end, 10);
 		if (*s < '0' || *s > '9' || *end != '\0' || errno != 0)
-			rf_error(c, v, "'limit' expects a whole number, got "
+			yd_error(&c->yd, v, "'limit' expects a whole number, got "
 			    "\"%s\"", s);
 		else
 			g->limit = l;
@@ -914,30 +794,31 @@ parse_group(struct rf_ctx *c, yaml_node_t *n, struct rule_group *g)
 
 	g->line = (int)n->start_mark.line + 1;
 	if (n->type != YAML_MAPPING_NODE) {
-		rf_error(c, n, "a group must be a mapping, got %s",
-		    node_kind(n));
+		yd_error(&c->yd, n, "a group must be a mapping, got %s",
+		    yd_kind(n));
 		return;
 	}
 	memset(&gk, 0, sizeof(gk));
-	mapping_walk(c, n, known, NP_NELEM(known), group_key, &gk, "a group");
+	yd_mapping_walk(&c->yd, n, known, NP_NELEM(known), NULL, group_key,
+	    &gk, "a group", NULL);
 	if (gk.name == NULL)
-		rf_error(c, n, "a group needs a 'name'");
-	else if ((s = scalar(c, gk.name, "name", "a group name")) != NULL) {
+		yd_error(&c->yd, n, "a group needs a 'name'");
+	else if ((s = yd_scalar(&c->yd, gk.name, "name", "a group name")) != NULL) {
 		for (i = 0; i + 1 < c->rf->ngroups; i++)
 			if (c->rf->groups[i].name != NULL &&
 			    strcmp(c->rf->groups[i].name, s) == 0)
 				break;
 		if (i + 1 < c->rf->ngroups)
-			rf_error(c, gk.name, "duplicate group name '%s' (first "
+			yd_error(&c->yd, gk.name, "duplicate group name '%s' (first "
 			    "at line %d)", s, c->rf->groups[i].line);
 		else
 			g->name = xstrdup(s);
 	}
-	if (gk.rules == NULL || is_plain_null(gk.rules))
+	if (gk.rules == NULL || yd_is_null(gk.rules))
 		return;
 	if (gk.rules->type != YAML_SEQUENCE_NODE) {
-		rf_error(c, gk.rules, "'rules' must be a sequence of rules, "
-		    "got %s", node_kind(gk.rules));
+		yd_error(&c->yd, gk.rules, "'rules' must be a sequence of rules, "
+		    "got %s", yd_kind(gk.rules));
 		return;
 	}
 	count = (size_t)(gk.rules->data.sequence.items.top -
@@ -945,7 +826,7 @@ parse_group(struct rf_ctx *c, yaml_node_t *n, struct rule_group *g)
 	g->rules = xcalloc(count ? count : 1, sizeof(*g->rules));
 	for (it = gk.rules->data.sequence.items.start;
 	    it < gk.rules->data.sequence.items.top; it++)
-		parse_rule(c, node(c, *it), &g->rules[g->nrules++]);
+		parse_rule(c, yd_node(&c->yd, *it), &g->rules[g->nrules++]);
 }
 
 static void
@@ -957,27 +838,27 @@ rule_file_parse(struct rf_ctx *c, yaml_node_t *root)
 	yaml_node_item_t	*it;
 	size_t			 count;
 
-	if (is_plain_null(root))
+	if (yd_is_null(root))
 		return;
 	if (root->type != YAML_MAPPING_NODE) {
-		rf_error(c, root, "a rule file must be a mapping with "
-		    "'groups', got %s", node_kind(root));
+		yd_error(&c->yd, root, "a rule file must be a mapping with "
+		    "'groups', got %s", yd_kind(root));
 		return;
 	}
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
-		k = node(c, p->key);
+		k = yd_node(&c->yd, p->key);
 		if (k->type != YAML_SCALAR_NODE ||
 		    strcmp((const char *)k->data.scalar.value, "groups") != 0) {
 			/* reported with the known list below */
 			continue;
 		}
-		v = node(c, p->value);
-		if (is_plain_null(v))
+		v = yd_node(&c->yd, p->value);
+		if (yd_is_null(v))
 			continue;
 		if (v->type != YAML_SEQUENCE_NODE) {
-			rf_error(c, v, "'groups' must be a sequence of rule "
-			    "groups, got %s", node_kind(v));
+			yd_error(&c->yd, v, "'groups' must be a sequence of rule "
+			    "groups, got %s", yd_kind(v));
 			continue;
 		}
 		if (c->rf->groups != NULL)
@@ -989,13 +870,13 @@ rule_file_parse(struct rf_ctx *c, yaml_node_t *root)
 		for (it = v->data.sequence.items.start;
 		    it < v->data.sequence.items.top; it++) {
 			c->rf->ngroups++;
-			parse_group(c, node(c, *it),
+			parse_group(c, yd_node(&c->yd, *it),
 			    &c->rf->groups[c->rf->ngroups - 1]);
 		}
 	}
 	/* only for the key checks: groups were handled above */
-	mapping_walk(c, root, known, NP_NELEM(known), NULL, NULL,
-	    "the rule file");
+	yd_mapping_walk(&c->yd, root, known, NP_NELEM(known), NULL, NULL, NULL,
+	    "the rule file", NULL);
 }
 
 struct rule_file *
@@ -1013,9 +894,9 @@ rule_file_load_string(const char *name, const char *text, size_t len,
 	rf = xcalloc(1, sizeof(*rf));
 	rf->path = xstrdup(name);
 	memset(&c, 0, sizeof(c));
-	c.file = name;
-	c.doc = &doc;
-	c.errs = errs;
+	c.yd.file = name;
+	c.yd.doc = &doc;
+	c.yd.errs = errs;
 	c.rf = rf;
 
 	if (!yaml_parser_initialize(&parser))

@@ -1,0 +1,151 @@
+/*
+ * Checking libyaml documents (see yamldoc.h): one copy of the node
+ * helpers and the key walker for every loader.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/yamldoc.h"
+
+void
+yd_error(struct yamldoc *yd, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	cfg_error_at(yd->errs, yd->file, n ? n->start_mark.line : 0,
+	    n ? n->start_mark.column : 0, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+yd_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return ("a scalar");
+	case YAML_SEQUENCE_NODE:
+		return ("a sequence");
+	case YAML_MAPPING_NODE:
+		return ("a mapping");
+	default:
+		return ("nothing");
+	}
+}
+
+yaml_node_t *
+yd_node(struct yamldoc *yd, int id)
+{
+	return (yaml_document_get_node(yd->doc, id));
+}
+
+int
+yd_is_null(const yaml_node_t *n)
+{
+	const char	*v = (const char *)n->data.scalar.value;
+
+	return (n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (*v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0));
+}
+
+const char *
+yd_scalar(struct yamldoc *yd, yaml_node_t *n, const char *key,
+    const char *what)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		yd_error(yd, n, "'%s' expects %s, got %s", key, what,
+		    yd_kind(n));
+		return (NULL);
+	}
+	if (yd_is_null(n)) {
+		yd_error(yd, n, "'%s' expects %s, got no value", key, what);
+		return (NULL);
+	}
+	if (strlen((const char *)n->data.scalar.value) !=
+	    n->data.scalar.length) {
+		yd_error(yd, n, "'%s' contains a NUL byte", key);
+		return (NULL);
+	}
+	return ((const char *)n->data.scalar.value);
+}
+
+int
+yd_mapping_expect(struct yamldoc *yd, yaml_node_t *n, const char *what)
+{
+	if (n->type == YAML_MAPPING_NODE)
+		return (0);
+	yd_error(yd, n, "%s must be a mapping, got %s", what, yd_kind(n));
+	return (-1);
+}
+
+void
+yd_mapping_walk(struct yamldoc *yd, yaml_node_t *map,
+    const char *const *known, size_t nknown,
+    int (*extra)(const char *, void *), yd_key_fn fn, void *arg,
+    const char *where, const char *extra_names)
+{
+	yaml_node_pair_t	*p, *q;
+	yaml_node_t		*k, *k2;
+	const char		*key;
+	char			 list[256];
+	size_t			 i, off;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = yd_node(yd, p->key);
+		if (k->type != YAML_SCALAR_NODE) {
+			yd_error(yd, k, "keys must be scalars, got %s",
+			    yd_kind(k));
+			continue;
+		}
+		key = (const char *)k->data.scalar.value;
+		for (q = map->data.mapping.pairs.start; q < p; q++) {
+			k2 = yd_node(yd, q->key);
+			if (k2->type == YAML_SCALAR_NODE && strcmp(key,
+			    (const char *)k2->data.scalar.value) == 0)
+				break;
+		}
+		if (q < p) {
+			yd_error(yd, k, "duplicate key '%s' (first at line "
+			    "%zu)", key, yd_node(yd, q->key)->start_mark.line +
+			    1);
+			continue;
+		}
+		for (i = 0; i < nknown; i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (i == nknown && (extra == NULL || !extra(key, arg))) {
+			list[0] = '\0';
+			for (i = 0, off = 0; i < nknown && off < sizeof(list);
+			    i++)
+				off += (size_t)snprintf(list + off,
+				    sizeof(list) - off, "%s%s", i ? ", " : "",
+				    known[i]);
+			yd_error(yd, k, "unknown key '%s' in %s (known: %s%s)",
+			    key, where, list, extra_names ? extra_names : "");
+			continue;
+		}
+		if (fn != NULL)
+			fn(yd, key, yd_node(yd, p->value), k, arg);
+	}
+}
+
+yaml_node_t *
+yd_mapping_value(struct yamldoc *yd, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k;
+
+	for (p = map->data.mapping.pairs.start;
+	    p < map->data.mapping.pairs.top; p++) {
+		k = yd_node(yd, p->key);
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0)
+			return (yd_node(yd, p->value));
+	}
+	return (map);
+}
