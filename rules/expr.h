@@ -31,7 +31,8 @@ int		 rl_is_stale(double);
 /*
  * Where series come from.  select() calls fn once per series whose
  * labels (including __name__) satisfy every matcher, with that series'
- * points in (from_ms, to_ms], oldest first.
+ * points in [from_ms, to_ms], oldest first (windows are closed, as in
+ * Prometheus 2.x; 3.x made them left-open).
  */
 enum rl_match_op { RL_EQ, RL_NEQ, RL_RE, RL_NRE };
 

@@ -246,10 +246,12 @@ quantile(double q, double *v, size_t n)
 		return (-INFINITY);
 	if (q > 1)
 		return (INFINITY);
-	for (i = 1; i < n; i++) {	/* insertion sort; NaN stays put */
+	/* insertion sort; NaN below everything, as vectorByValueHeap */
+	for (i = 1; i < n; i++) {
 		double	x = v[i];
 
-		for (j = i; j > 0 && v[j - 1] > x; j--)
+		for (j = i; j > 0 && (x < v[j - 1] ||
+		    (isnan(x) && !isnan(v[j - 1]))); j--)
 			v[j] = v[j - 1];
 		v[j] = x;
 	}
@@ -355,8 +357,8 @@ collect_cb(void *arg, const struct np_labels *labels,
 	double			 v;
 	int			 ok;
 
-	/* keep to (from, to] even if the source is generous */
-	for (a = 0; a < npts && pts[a].t_ms <= k->from; a++)
+	/* keep to [from, to] even if the source is generous */
+	for (a = 0; a < npts && pts[a].t_ms < k->from; a++)
 		;
 	for (b = npts; b > a && pts[b - 1].t_ms > k->to; b--)
 		;

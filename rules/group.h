@@ -27,7 +27,7 @@ struct rl_rule_state {
 	struct alert_rule	*alert;		/* alerting rules only */
 	/* recording rules: the last result, names and labels applied */
 	struct rl_value		 last;
-	char			 error[256];	/* last error, "" when healthy */
+	char			 error[1024];	/* last error, "" when healthy */
 	int64_t			 last_eval_ms;	/* 0: never evaluated */
 	double			 last_duration_s;
 	uint64_t		 evaluations;

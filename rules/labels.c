@@ -124,16 +124,57 @@ rl_labels_hash(const struct np_labels *l)
 	return (h);
 }
 
+/* Append to buf at *o (truncating at len), as snprintf would. */
+static void
+put(char *buf, size_t len, size_t *o, const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++, (*o)++)
+		if (*o + 1 < len)
+			buf[*o] = s[i];
+	if (len > 0)
+		buf[*o + 1 < len ? *o : len - 1] = '\0';
+}
+
+/* A value quoted as Go's strconv.Quote does for printable UTF-8. */
+static void
+put_quoted(char *buf, size_t len, size_t *o, const char *v)
+{
+	char	esc[8];
+
+	put(buf, len, o, "\"", 1);
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", *v);
+		else if (*v == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (*v == '\t')
+			snprintf(esc, sizeof(esc), "\\t");
+		else if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			snprintf(esc, sizeof(esc), "\\x%02x",
+			    (unsigned char)*v);
+		else {
+			put(buf, len, o, v, 1);
+			continue;
+		}
+		put(buf, len, o, esc, strlen(esc));
+	}
+	put(buf, len, o, "\"", 1);
+}
+
 void
 rl_labels_string(const struct np_labels *l, char *buf, size_t len)
 {
 	size_t	i, o = 0;
-	int	n;
 
-	n = snprintf(buf, len, "{");
-	for (i = 0; i < l->n && n >= 0 && (o += (size_t)n) < len; i++)
-		n = snprintf(buf + o, len - o, "%s%s=\"%s\"", i ? ", " : "",
-		    l->v[i].name, l->v[i].value);
-	if (n >= 0 && (o += (size_t)n) < len)
-		snprintf(buf + o, len - o, "}");
+	put(buf, len, &o, "{", 1);
+	for (i = 0; i < l->n; i++) {
+		if (i > 0)
+			put(buf, len, &o, ", ", 2);
+		put(buf, len, &o, l->v[i].name, strlen(l->v[i].name));
+		put(buf, len, &o, "=", 1);
+		put_quoted(buf, len, &o, l->v[i].value);
+	}
+	put(buf, len, &o, "}", 1);
 }

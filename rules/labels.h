@@ -28,7 +28,8 @@ int		 rl_labels_cmp(const struct np_labels *,
 		    const struct np_labels *);
 /* FNV-1a over names and values, unambiguous (NUL separated). */
 uint64_t	 rl_labels_hash(const struct np_labels *);
-/* {a="b", c="d"} like Prometheus' labels.String(), truncated to len. */
+/* {a="b", c="d"} like Prometheus' labels.String() (values quoted as Go
+ * does), truncated to fit len. */
 void		 rl_labels_string(const struct np_labels *, char *buf,
 		    size_t len);
 

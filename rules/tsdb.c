@@ -336,9 +336,9 @@ tsdb_gc(struct tsdb *db, int64_t now_ms)
 		}
 		end = s->n;
 		if (keep_last && s->n > s->off &&
-		    s->pts[s->n - 1].t_ms > now_ms - LOOKBACK_MS)
+		    s->pts[s->n - 1].t_ms >= now_ms - LOOKBACK_MS)
 			end = s->n - 1;		/* the newest stays */
-		for (k = s->off; k < end && s->pts[k].t_ms <= cut; k++)
+		for (k = s->off; k < end && s->pts[k].t_ms < cut; k++)
 			;
 		if (k > s->off && k == end && end < s->n) {
 			/* only the newest is left: move it to the front */
@@ -406,8 +406,8 @@ source_select(void *arg, const struct rl_matcher *m, size_t nm, int64_t from,
 				break;
 		if (i < nm)
 			continue;
-		/* points in (from, to] */
-		for (a = s->off; a < s->n && s->pts[a].t_ms <= from; a++)
+		/* points in [from, to] */
+		for (a = s->off; a < s->n && s->pts[a].t_ms < from; a++)
 			;
 		for (b = s->n; b > a && s->pts[b - 1].t_ms > to; b--)
 			;

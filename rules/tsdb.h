@@ -23,9 +23,9 @@ void		 tsdb_free(struct tsdb *);
 
 /*
  * How long points are kept, by tsdb_gc(): what the rules need of each
- * metric name.  range_ms: every point younger than that is kept (the
+ * metric name.  range_ms: every point no older than that is kept (the
  * longest range plus offset any selector of the name uses).  keep_last:
- * the newest point is also kept while younger than the 5-minute lookback
+ * the newest point is also kept while within the 5-minute lookback
  * of instant selectors, whatever its age against range_ms (an instant
  * selector without offset never reads anything older).  Names without a
  * setting of their own use the default (tsdb_set_retention(): range_ms

@@ -114,7 +114,7 @@ fake_select(void *arg, const struct rl_matcher *m, size_t nm, int64_t from,
 		if (j < nm)
 			continue;
 		for (n = 0, j = 0; j < data[i].n; j++)
-			if (data[i].pts[j].t_ms > from &&
+			if (data[i].pts[j].t_ms >= from &&
 			    data[i].pts[j].t_ms <= to)
 				pts[n++] = data[i].pts[j];
 		fn(cbarg, &l, pts, n);
@@ -196,16 +196,19 @@ struct pair {
 static void
 check_pairs(const struct pair *p, size_t n)
 {
-	size_t	i;
+	size_t	i, bad = 0;
 
+	/* every row is checked and each mismatch shown, then fail once */
 	for (i = 0; i < n; i++) {
 		char	*got = run(p[i].in);
 
-		if (strcmp(got, p[i].out) != 0)
+		if (strcmp(got, p[i].out) != 0) {
 			print_error("%s\n  got:  %s\n  want: %s\n", p[i].in,
 			    got, p[i].out);
-		assert_string_equal(got, p[i].out);
+			bad++;
+		}
 	}
+	assert_int_equal(bad, 0);
 }
 
 #define CHECK(...) do {							\
@@ -566,13 +569,14 @@ test_selectors(void **state)
 	    { "nothing", "" },
 	    /* last sample 301s ago: stale under the 5m lookback */
 	    { "old", "" },
-	    { "count_over_time(temp[4m])", "{room=\"x\"} 4" },
+	    { "count_over_time(temp[4m])", "{room=\"x\"} 5" },
 	    { "count_over_time(temp[4m1ms])", "{room=\"x\"} 5" },
-	    { "sum_over_time(temp[2m] offset 1m)", "{room=\"x\"} 26" },
-	    { "count_over_time(temp[1m] offset 1m)", "{room=\"x\"} 1" });
-	assert_string_equal(run_at("old", T - 2 * S),
+	    { "sum_over_time(temp[2m] offset 1m)", "{room=\"x\"} 38" },
+	    { "count_over_time(temp[1m] offset 1m)", "{room=\"x\"} 2" });
+	/* the lookback window is closed: exactly 5m old is still seen */
+	assert_string_equal(run_at("old", T - 1 * S),
 	    "{__name__=\"old\",job=\"x\"} 7");
-	assert_string_equal(run_at("old", T - 1 * S), "");
+	assert_string_equal(run_at("old", T - 1 * S + 1), "");
 	/* before the first sample: nothing */
 	assert_string_equal(run_at("temp", T - 1000 * S), "");
 }
@@ -603,7 +607,7 @@ test_rate_family(void **state)
 	    { "increase(gap[5m])", "{k=\"1\"} 25" },
 	    { "delta(temp[5m])", "{room=\"x\"} 5" },
 	    /* 2 over 180s sampled, extended by 60s to the start */
-	    { "delta(temp[4m])", "{room=\"x\"} 2.666666667" },
+	    { "delta(temp[4m])", "{room=\"x\"} 4" },
 	    { "irate(http_requests_total[5m])", "{instance=\"a\",job=\"api\"} "
 	    "1; {instance=\"b\",job=\"api\"} 1; {instance=\"c\",job=\"web\"} "
 	    "0.1666666667" },

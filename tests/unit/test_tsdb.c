@@ -103,16 +103,17 @@ test_windows(void **state)
 	assert_int_equal(tsdb_nseries(db), 1);
 	assert_int_equal(tsdb_npoints(db), 3);
 	assert_string_equal(q(db, "m", T0 + 20 * S), "{__name__=\"m\", a=\"1\"} 4");
-	/* windows are (t - range, t] */
-	assert_string_equal(q(db, "count_over_time(m[10s])", T0 + 20 * S),
+	/* windows are [t - range, t], as in Prometheus 2.x */
+	assert_string_equal(q(db, "count_over_time(m[9999ms])", T0 + 20 * S),
 	    "{a=\"1\"} 1");
-	assert_string_equal(q(db, "count_over_time(m[10001ms])", T0 + 20 * S),
+	assert_string_equal(q(db, "count_over_time(m[10s])", T0 + 20 * S),
 	    "{a=\"1\"} 2");
 	assert_string_equal(q(db, "m offset 10s", T0 + 20 * S),
 	    "{__name__=\"m\", a=\"1\"} 2");
 	/* instant selectors look back 5 minutes */
-	assert_string_equal(q(db, "m", T0 + 20 * S + 5 * MIN - 1), "{__name__=\"m\", a=\"1\"} 4");
-	assert_string_equal(q(db, "m", T0 + 20 * S + 5 * MIN), "");
+	assert_string_equal(q(db, "m", T0 + 20 * S + 5 * MIN),
+	    "{__name__=\"m\", a=\"1\"} 4");
+	assert_string_equal(q(db, "m", T0 + 20 * S + 5 * MIN + 1), "");
 	tsdb_free(db);
 }
 
@@ -206,12 +207,12 @@ test_gc(void **state)
 	}
 	/* h keeps 5 minutes of 1 s points; g went stale and was dropped */
 	assert_int_equal(tsdb_nseries(db), 1);
-	assert_int_equal(tsdb_npoints(db), 300);
+	assert_int_equal(tsdb_npoints(db), 301);	/* [t - 5m, t] */
 	assert_null(tsdb_alias(db, "A"));
 	assert_string_equal(q(db, "count_over_time(h[10m])", T0 + 599 * S),
-	    "{} 300");
+	    "{} 301");
 	assert_string_equal(q(db, "min_over_time(h[10m])", T0 + 599 * S),
-	    "{} 300");
+	    "{} 299");
 	rl_labels_free(&a);
 	tsdb_free(db);
 }
@@ -235,10 +236,10 @@ test_needs(void **state)
 		put(db, mk("other", NULL), T0 + t * S, (double)t);
 		tsdb_gc(db, T0 + t * S);
 	}
-	/* (t-10s, t]: 10 points; the others their newest only */
-	assert_int_equal(tsdb_npoints(db), 10 + 1 + 10 + 1);
+	/* [t-10s, t]: 11 points; the others their newest only */
+	assert_int_equal(tsdb_npoints(db), 11 + 1 + 11 + 1);
 	assert_string_equal(q(db, "count_over_time(ranged[1h])", T0 + 99 * S),
-	    "{} 10");
+	    "{} 11");
 	assert_string_equal(q(db, "instant", T0 + 99 * S),
 	    "{__name__=\"instant\"} 99");
 	assert_string_equal(q(db, "count_over_time(instant[1h])", T0 + 99 * S),
@@ -247,7 +248,7 @@ test_needs(void **state)
 	tsdb_gc(db, T0 + 99 * S + 5 * MIN - 1);
 	assert_int_equal(tsdb_nseries(db), 3);	/* rangeonly went */
 	assert_string_equal(q(db, "rangeonly", T0 + 99 * S), "");
-	tsdb_gc(db, T0 + 99 * S + 5 * MIN);
+	tsdb_gc(db, T0 + 99 * S + 5 * MIN + 1);
 	assert_int_equal(tsdb_nseries(db), 0);
 	assert_int_equal(tsdb_npoints(db), 0);
 	/* forgetting the needs falls back to the default */
@@ -257,7 +258,7 @@ test_needs(void **state)
 		put(db, mk("ranged", NULL), T0 + t * S, (double)t);
 		tsdb_gc(db, T0 + t * S);
 	}
-	assert_int_equal(tsdb_npoints(db), 30);
+	assert_int_equal(tsdb_npoints(db), 31);
 	tsdb_free(db);
 }
 
