@@ -361,7 +361,7 @@ rule_template_expand(const struct rule_template *t,
 			strcat(num, "%");
 			break;
 		case SEG_LABEL:
-			piece = "<no value>";
+			piece = "";
 			for (j = 0; labels != NULL && j < labels->n; j++)
 				if (strcmp(labels->v[j].name,
 				    t->segs[i].s) == 0) {

@@ -38,8 +38,8 @@ void		 rule_template_free(struct rule_template *);
 const char	*rule_template_text(const struct rule_template *);
 /*
  * Expand with $labels = labels (may be NULL: no labels) and $value =
- * value.  A label that is absent expands to "<no value>" like Go's
- * text/template on a map.  Returns a string the caller frees.
+ * value.  A label that is absent expands to "", as in Prometheus (its
+ * $labels is a map[string]string).  Returns a string the caller frees.
  */
 char		*rule_template_expand(const struct rule_template *,
 		    const struct np_labels *labels, double value);

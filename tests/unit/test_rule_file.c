@@ -632,8 +632,9 @@ test_template_expand(void **state)
 	expect_expand("{{ $labels.probe }} via {{ .Labels.target }}", &l, 0,
 	    "egov via 10.0.0.1:443");
 	expect_expand("{{ $labels.__name__ }}", &l, 0, "probe_success");
-	expect_expand("[{{ $labels.nothere }}]", &l, 0, "[<no value>]");
-	expect_expand("[{{ $labels.probe }}]", NULL, 0, "[<no value>]");
+	/* Prometheus' $labels is a map[string]string: missing is "" */
+	expect_expand("[{{ $labels.nothere }}]", &l, 0, "[]");
+	expect_expand("[{{ $labels.probe }}]", NULL, 0, "[]");
 	/* trim markers */
 	expect_expand("a  {{- $value -}}  \n b", &l, 7, "a7b");
 	expect_expand("a {{- $value }} b", &l, 7, "a7 b");
