@@ -1038,72 +1038,28 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 		c->conf->site_name = xstrdup("default");
 }
 
-void
-cfg_yaml_syntax_error(struct cfg_errors *errs, const char *name,
-    const struct yaml_parser_s *parser)
+static void
+config_root(struct yamldoc *yd, yaml_node_t *root)
 {
-	char	ctx[160] = "";
-
-	if (parser->context != NULL)
-		snprintf(ctx, sizeof(ctx), " %s", parser->context);
-	if (parser->context != NULL &&
-	    (parser->context_mark.line != parser->problem_mark.line ||
-	    parser->context_mark.column != parser->problem_mark.column))
-		snprintf(ctx, sizeof(ctx), " %s (started at line %zu, column "
-		    "%zu)", parser->context, parser->context_mark.line + 1,
-		    parser->context_mark.column + 1);
-	cfg_error_raw(errs, name, parser->problem_mark.line,
-	    parser->problem_mark.column, "YAML syntax error: %s%s",
-	    parser->problem ? parser->problem : "unknown", ctx);
+	config_parse((struct cfg_ctx *)yd, root);
 }
 
 struct np_config *
 config_load_string(const char *name, const char *text, size_t len,
     struct cfg_errors *errs)
 {
-	yaml_parser_t		 parser;
-	yaml_document_t		 doc, extra;
-	yaml_node_t		*root;
 	struct cfg_ctx		 c;
 	struct np_config	*conf;
-	int			 loaded = 0;
 
 	memset(errs, 0, sizeof(*errs));
 	conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(name);
 	memset(&c, 0, sizeof(c));
 	c.yd.file = name;
-	c.yd.doc = &doc;
 	c.yd.errs = errs;
 	c.conf = conf;
-
-	if (!yaml_parser_initialize(&parser))
-		fatalx("yaml_parser_initialize failed");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		cfg_yaml_syntax_error(errs, name, &parser);
-		goto done;
-	}
-	loaded = 1;
-	if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+	if (yd_load(&c.yd, text, len, config_root) == 1)
 		cfg_error_raw(errs, name, 0, 0, "the configuration is empty");
-		goto done;
-	}
-	config_parse(&c, root);
-
-	/* a second document is almost always a pasting mistake */
-	if (yaml_parser_load(&parser, &extra)) {
-		if (yaml_document_get_root_node(&extra) != NULL)
-			cfg_error_raw(errs, name,
-			    extra.start_mark.line, extra.start_mark.column,
-			    "only one YAML document is allowed");
-		yaml_document_delete(&extra);
-	} else
-		cfg_yaml_syntax_error(errs, name, &parser);
-done:
-	if (loaded)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
 	if (errs->n > 0) {
 		config_free(conf);
 		return (NULL);

@@ -19,6 +19,7 @@
 
 #include "daemon/daemon.h"
 #include "probes/icmp_pkt.h"
+#include "rules/rule_test.h"
 
 const char	*np_version = PACKAGE_VERSION;
 
@@ -30,6 +31,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: netprobed [-c FILE] [--check-config | --once] [-v | -q]\n"
 	    "       netprobed --responder ADDR:PORT\n"
+	    "       netprobed --test-rules FILE...\n"
 	    "\n"
 	    "  -c, --config FILE   configuration (default %s)\n"
 	    "  -n, --check-config  validate the configuration and exit\n"
@@ -39,6 +41,10 @@ usage(FILE *f)
 	    "  -R, --responder ADDR:PORT\n"
 	    "                      answer udp and media probes on ADDR:PORT\n"
 	    "                      (run one beside the MCU); no config\n"
+	    "      --test-rules FILE...\n"
+	    "                      run rule unit tests (promtool test rules\n"
+	    "                      format) and exit (0: all passed, 1: some\n"
+	    "                      failed, 2: a file has errors); no config\n"
 	    "  -v, --verbose       more logging (repeat for debug)\n"
 	    "  -q, --quiet         only warnings and errors\n"
 	    "  -V, --version       print the version and exit\n"
@@ -402,6 +408,9 @@ run_once(struct np_config *conf)
 	return (failed ? 1 : 0);
 }
 
+/* Long-only options: values no short option uses. */
+enum { OPT_TEST_RULES = 0x100 };
+
 int
 main(int argc, char *argv[])
 {
@@ -410,6 +419,7 @@ main(int argc, char *argv[])
 		{ "check-config", no_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, '1' },
 		{ "responder", required_argument, NULL, 'R' },
+		{ "test-rules", no_argument, NULL, OPT_TEST_RULES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -418,8 +428,8 @@ main(int argc, char *argv[])
 	};
 	const char		*path = DEFAULT_CONFIG, *responder = NULL;
 	struct np_config	*conf;
-	int			 ch, check = 0, once = 0, verbosity =
-				    LOG_LVL_INFO, rc;
+	int			 ch, check = 0, once = 0, test_rules = 0,
+				    verbosity = LOG_LVL_INFO, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:n1R:vqVh", longopts, NULL)) !=
 	    -1) {
@@ -435,6 +445,9 @@ main(int argc, char *argv[])
 			break;
 		case 'R':
 			responder = optarg;
+			break;
+		case OPT_TEST_RULES:
+			test_rules = 1;
 			break;
 		case 'v':
 			verbosity++;
@@ -454,6 +467,15 @@ main(int argc, char *argv[])
 			usage(stderr);
 			return (2);
 		}
+	}
+	if (test_rules) {
+		/* the remaining arguments are the test files */
+		if (optind == argc || check || once || responder != NULL) {
+			usage(stderr);
+			return (2);
+		}
+		return (rule_test_run(argv + optind, (size_t)(argc - optind),
+		    stdout, stderr));
 	}
 	if (optind != argc || (check && once)) {
 		usage(stderr);

@@ -341,8 +341,10 @@ format_double(double v, char *buf, size_t len)
 	else if (fabs(v) < 1e15 && v == (double)(int64_t)v)
 		snprintf(buf, len, "%lld", (long long)v);
 	else {
-		/* the shortest of %.15g and %.17g that reads back exactly */
+		/* the shortest of %.15g, %.16g, %.17g that reads back exactly */
 		snprintf(buf, len, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.16g", v);
 		if (strtod(buf, NULL) != v)
 			snprintf(buf, len, "%.17g", v);
 	}

@@ -149,3 +149,59 @@ yd_mapping_value(struct yamldoc *yd, yaml_node_t *map, const char *key)
 	}
 	return (map);
 }
+
+void
+cfg_yaml_syntax_error(struct cfg_errors *errs, const char *name,
+    const struct yaml_parser_s *parser)
+{
+	char	ctx[160] = "";
+
+	if (parser->context != NULL)
+		snprintf(ctx, sizeof(ctx), " %s", parser->context);
+	if (parser->context != NULL &&
+	    (parser->context_mark.line != parser->problem_mark.line ||
+	    parser->context_mark.column != parser->problem_mark.column))
+		snprintf(ctx, sizeof(ctx), " %s (started at line %zu, column "
+		    "%zu)", parser->context, parser->context_mark.line + 1,
+		    parser->context_mark.column + 1);
+	cfg_error_raw(errs, name, parser->problem_mark.line,
+	    parser->problem_mark.column, "YAML syntax error: %s%s",
+	    parser->problem ? parser->problem : "unknown", ctx);
+}
+
+int
+yd_load(struct yamldoc *yd, const char *text, size_t len,
+    void (*parse)(struct yamldoc *, yaml_node_t *))
+{
+	yaml_parser_t	 parser;
+	yaml_document_t	 doc, extra;
+	yaml_node_t	*root;
+	int		 empty = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		fatalx("yaml_parser_initialize failed");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		cfg_yaml_syntax_error(yd->errs, yd->file, &parser);
+		yaml_parser_delete(&parser);
+		return (0);
+	}
+	yd->doc = &doc;
+	if ((root = yaml_document_get_root_node(&doc)) == NULL)
+		empty = 1;
+	else
+		parse(yd, root);
+	yd->doc = NULL;
+	/* a second document is almost always a pasting mistake */
+	if (yaml_parser_load(&parser, &extra)) {
+		if (yaml_document_get_root_node(&extra) != NULL)
+			cfg_error_raw(yd->errs, yd->file,
+			    extra.start_mark.line, extra.start_mark.column,
+			    "only one YAML document is allowed");
+		yaml_document_delete(&extra);
+	} else
+		cfg_yaml_syntax_error(yd->errs, yd->file, &parser);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return (empty);
+}

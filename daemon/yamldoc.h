@@ -57,4 +57,14 @@ void		 yd_mapping_walk(struct yamldoc *, yaml_node_t *map,
 yaml_node_t	*yd_mapping_value(struct yamldoc *, yaml_node_t *map,
 		    const char *key);
 
+/*
+ * Parse text as one YAML document and hand its root to parse (not
+ * called for an empty document).  A syntax error, or a second document
+ * after the first, is reported in yd->errs.  yd->file and yd->errs are
+ * the caller's; yd->doc is set while parse runs.  Returns 1 if the
+ * document was empty, else 0.
+ */
+int		 yd_load(struct yamldoc *, const char *text, size_t len,
+		    void (*parse)(struct yamldoc *, yaml_node_t *root));
+
 #endif /* DAEMON_YAMLDOC_H */

@@ -879,50 +879,27 @@ rule_file_parse(struct rf_ctx *c, yaml_node_t *root)
 	    "the rule file", NULL);
 }
 
+static void
+rule_file_root(struct yamldoc *yd, yaml_node_t *root)
+{
+	rule_file_parse((struct rf_ctx *)yd, root);
+}
+
 struct rule_file *
 rule_file_load_string(const char *name, const char *text, size_t len,
     struct cfg_errors *errs)
 {
-	yaml_parser_t		 parser;
-	yaml_document_t		 doc, extra;
-	yaml_node_t		*root;
 	struct rf_ctx		 c;
 	struct rule_file	*rf;
-	int			 loaded = 0;
 
 	memset(errs, 0, sizeof(*errs));
 	rf = xcalloc(1, sizeof(*rf));
 	rf->path = xstrdup(name);
 	memset(&c, 0, sizeof(c));
 	c.yd.file = name;
-	c.yd.doc = &doc;
 	c.yd.errs = errs;
 	c.rf = rf;
-
-	if (!yaml_parser_initialize(&parser))
-		fatalx("yaml_parser_initialize failed");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		cfg_yaml_syntax_error(errs, name, &parser);
-		goto done;
-	}
-	loaded = 1;
-	if ((root = yaml_document_get_root_node(&doc)) == NULL)
-		goto done;		/* an empty file: no groups */
-	rule_file_parse(&c, root);
-
-	if (yaml_parser_load(&parser, &extra)) {
-		if (yaml_document_get_root_node(&extra) != NULL)
-			cfg_error_raw(errs, name, extra.start_mark.line,
-			    extra.start_mark.column,
-			    "only one YAML document is allowed");
-		yaml_document_delete(&extra);
-	} else
-		cfg_yaml_syntax_error(errs, name, &parser);
-done:
-	if (loaded)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	(void)yd_load(&c.yd, text, len, rule_file_root);	/* empty: no groups */
 	if (errs->n > 0) {
 		rule_file_free(rf);
 		return (NULL);
