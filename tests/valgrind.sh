@@ -4,6 +4,9 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-$here/..}
+# unit tests that read fixtures find them as under make check
+top_srcdir=${top_srcdir:-$(cd "$here/.." && pwd)}
+export top_srcdir
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=9)
 status=0
