@@ -71,6 +71,16 @@ int		 responder_run(const char *spec);
  */
 void		 rules_apply(struct np_daemon *, const struct np_config *);
 void		 rules_free(struct np_daemon *);
+/*
+ * Every alert the rules hold (pending, firing, resolved in the last 15
+ * minutes), with its group's "FILE;GROUP" key.  Read-only, valid only
+ * during the call.
+ */
+struct alert;
+typedef void (*rules_alert_fn)(void *arg, const char *group,
+    const struct alert *);
+void		 rules_foreach_alert(struct np_daemon *, rules_alert_fn,
+		    void *arg);
 /* The "alerts" and "rule_groups" members of /status (JSON). */
 void		 rules_status(struct np_daemon *, struct evbuffer *);
 

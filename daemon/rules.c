@@ -612,6 +612,22 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 	}
 }
 
+void
+rules_foreach_alert(struct np_daemon *d, rules_alert_fn fn, void *arg)
+{
+	struct rules			*r = d->rules;
+	const struct rl_rule_state	*rs;
+	size_t				 i, j, k;
+
+	for (i = 0; r != NULL && i < r->ngroups; i++)
+		for (j = 0; j < r->groups[i].g->nrules; j++) {
+			rs = &r->groups[i].g->rules[j];
+			for (k = 0; rs->alert != NULL &&
+			    k < rs->alert->nalerts; k++)
+				fn(arg, r->groups[i].key, &rs->alert->alerts[k]);
+		}
+}
+
 /* ---- /status -------------------------------------------------------- */
 
 static void

@@ -473,6 +473,8 @@ target_state_new(struct store *st, const struct probe_cfg *cfg, size_t target)
 	size_t			 i;
 
 	ts->key = target_state_key(cfg, target);
+	ts->last_ok = -1;
+	ts->last_result = -1;
 	ts->cfg = cfg;
 	ts->target = target;
 	ts->store = st;
@@ -508,6 +510,8 @@ target_state_record(struct target_state *ts, const struct probe_run *run)
 	enum probe_result	 r = obs->result < PR_MAX ? obs->result :
 				    PR_ERROR;
 
+	ts->last_result = (int)r;
+	ts->last_duration = obs->duration;
 	series_set(ts->success, r == PR_SUCCESS);
 	series_set(ts->duration, obs->duration);
 	series_observe(ts->hist, obs->duration);

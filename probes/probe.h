@@ -258,6 +258,8 @@ struct target_state {
 	struct probe_run	*run;
 	int			 running;
 	int			 last_ok;	/* -1: no result yet */
+	int			 last_result;	/* enum probe_result, -1: none */
+	double			 last_duration;	/* seconds, of the last run */
 	uint64_t		 skipped;
 };
 
