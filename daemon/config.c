@@ -77,77 +77,6 @@ cfg_errors_free(struct cfg_errors *errs)
 	errs->n = 0;
 }
 
-static int
-parse_duration_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
-    uint64_t min, uint64_t max, uint64_t *out)
-{
-	const char	*s, *why;
-	char		 lo[32], hi[32];
-	uint64_t	 ms;
-
-	if ((s = yd_scalar(&c->yd, n, key, "a duration like 10s or 500ms")) == NULL)
-		return (-1);
-	if (parse_duration_ms(s, &ms, &why) == -1) {
-		yd_error(&c->yd, n, "'%s' expects a duration like 10s or 500ms, "
-		    "got \"%s\" (%s)", key, s, why);
-		return (-1);
-	}
-	if (ms < min || ms > max) {
-		format_duration_ms(min, lo, sizeof(lo));
-		format_duration_ms(max, hi, sizeof(hi));
-		yd_error(&c->yd, n, "'%s' must be between %s and %s, got %s", key,
-		    lo, hi, s);
-		return (-1);
-	}
-	*out = ms;
-	return (0);
-}
-
-static int
-parse_uint_node(struct cfg_ctx *c, yaml_node_t *n, const char *key,
-    uint64_t min, uint64_t max, uint64_t *out)
-{
-	const char		*s;
-	char			*end;
-	unsigned long long	 v;
-
-	if ((s = yd_scalar(&c->yd, n, key, "a whole number")) == NULL)
-		return (-1);
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0) {
-		yd_error(&c->yd, n, "'%s' expects a whole number, got \"%s\"", key,
-		    s);
-		return (-1);
-	}
-	if (v < min || v > max) {
-		yd_error(&c->yd, n, "'%s' must be between %llu and %llu, got %s",
-		    key, (unsigned long long)min, (unsigned long long)max, s);
-		return (-1);
-	}
-	*out = v;
-	return (0);
-}
-
-static int
-parse_bool_node(struct cfg_ctx *c, yaml_node_t *n, const char *key, int *out)
-{
-	const char	*s;
-
-	if ((s = yd_scalar(&c->yd, n, key, "true or false")) == NULL)
-		return (-1);
-	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
-		*out = 1;
-	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
-		*out = 0;
-	else {
-		yd_error(&c->yd, n, "'%s' expects true or false, got \"%s\"", key,
-		    s);
-		return (-1);
-	}
-	return (0);
-}
-
 /* Names of sites and probes: they become label values and log words. */
 static int
 valid_name(const char *s)
@@ -281,13 +210,13 @@ defaults_key(struct yamldoc *yd, const char *key, yaml_node_t *v,
 	struct defaults_seen	*seen = arg;
 
 	if (strcmp(key, "evaluation_interval") == 0)
-		(void)parse_duration_node(c, v, key, 1000, INTERVAL_MAX_MS,
+		(void)yd_duration(&c->yd, v, key, 1000, INTERVAL_MAX_MS,
 		    &c->conf->evaluation_interval_ms);
 	else if (strcmp(key, "interval") == 0) {
-		if (parse_duration_node(c, v, key, INTERVAL_MIN_MS,
+		if (yd_duration(&c->yd, v, key, INTERVAL_MIN_MS,
 		    INTERVAL_MAX_MS, &c->conf->default_interval_ms) == 0)
 			seen->interval = v;
-	} else if (parse_duration_node(c, v, key, TIMEOUT_MIN_MS,
+	} else if (yd_duration(&c->yd, v, key, TIMEOUT_MIN_MS,
 	    TIMEOUT_MAX_MS, &c->conf->default_timeout_ms) == 0)
 		seen->timeout = v;
 }
@@ -492,7 +421,7 @@ opt_list(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 	for (it = first; first == NULL || it < top; it++) {
 		n = first == NULL ? v : yd_node(&c->yd, *it);
 		if (o->kind == OPT_UINTLIST) {
-			if (parse_uint_node(c, n, o->name, o->min, max, &u) ==
+			if (yd_uint(&c->yd, n, o->name, o->min, max, &u) ==
 			    0) {
 				nums = xreallocarray(nums, count + 1,
 				    sizeof(*nums));
@@ -558,17 +487,17 @@ parse_opt(struct cfg_ctx *c, const struct opt_def *o, yaml_node_t *v,
 
 	switch (o->kind) {
 	case OPT_UINT:
-		if (parse_uint_node(c, v, o->name, o->min, o->max, &u) == -1)
+		if (yd_uint(&c->yd, v, o->name, o->min, o->max, &u) == -1)
 			return (-1);
 		*(uint64_t *)(base + o->off) = u;
 		return (0);
 	case OPT_DURATION:
-		if (parse_duration_node(c, v, o->name, o->min, o->max, &u) == -1)
+		if (yd_duration(&c->yd, v, o->name, o->min, o->max, &u) == -1)
 			return (-1);
 		*(uint64_t *)(base + o->off) = u;
 		return (0);
 	case OPT_BOOL:
-		if (parse_bool_node(c, v, o->name, &b) == -1)
+		if (yd_bool(&c->yd, v, o->name, &b) == -1)
 			return (-1);
 		*(int *)(base + o->off) = b;
 		return (0);
@@ -628,11 +557,11 @@ probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		else
 			pp->targets = v;
 	} else if (strcmp(key, "interval") == 0) {
-		if (parse_duration_node(c, v, key, INTERVAL_MIN_MS,
+		if (yd_duration(&c->yd, v, key, INTERVAL_MIN_MS,
 		    INTERVAL_MAX_MS, &p->interval_ms) == 0)
 			pp->interval = v;
 	} else if (strcmp(key, "timeout") == 0) {
-		if (parse_duration_node(c, v, key, TIMEOUT_MIN_MS,
+		if (yd_duration(&c->yd, v, key, TIMEOUT_MIN_MS,
 		    TIMEOUT_MAX_MS, &p->timeout_ms) == 0)
 			pp->timeout = v;
 	} else if (strcmp(key, "labels") == 0) {
@@ -656,7 +585,7 @@ probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		else
 			snprintf(p->net.ifname, sizeof(p->net.ifname), "%s", s);
 	} else if (strcmp(key, "fwmark") == 0) {
-		if (parse_uint_node(c, v, key, 1, UINT32_MAX, &u) == 0)
+		if (yd_uint(&c->yd, v, key, 1, UINT32_MAX, &u) == 0)
 			p->net.fwmark = (uint32_t)u;
 	} else if ((o = type_opt(p->type, key)) != NULL) {
 		parse_opt(c, o, v, p->opts);

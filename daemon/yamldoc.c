@@ -4,8 +4,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/yamldoc.h"
@@ -204,4 +206,75 @@ yd_load(struct yamldoc *yd, const char *text, size_t len,
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	return (empty);
+}
+
+int
+yd_duration(struct yamldoc *yd, yaml_node_t *n, const char *key,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char	*s, *why;
+	char		 lo[32], hi[32];
+	uint64_t	 ms;
+
+	if ((s = yd_scalar(yd, n, key, "a duration like 10s or 500ms")) == NULL)
+		return (-1);
+	if (parse_duration_ms(s, &ms, &why) == -1) {
+		yd_error(yd, n, "'%s' expects a duration like 10s or 500ms, "
+		    "got \"%s\" (%s)", key, s, why);
+		return (-1);
+	}
+	if (ms < min || ms > max) {
+		format_duration_ms(min, lo, sizeof(lo));
+		format_duration_ms(max, hi, sizeof(hi));
+		yd_error(yd, n, "'%s' must be between %s and %s, got %s", key,
+		    lo, hi, s);
+		return (-1);
+	}
+	*out = ms;
+	return (0);
+}
+
+int
+yd_uint(struct yamldoc *yd, yaml_node_t *n, const char *key,
+    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char		*s;
+	char			*end;
+	unsigned long long	 v;
+
+	if ((s = yd_scalar(yd, n, key, "a whole number")) == NULL)
+		return (-1);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0) {
+		yd_error(yd, n, "'%s' expects a whole number, got \"%s\"", key,
+		    s);
+		return (-1);
+	}
+	if (v < min || v > max) {
+		yd_error(yd, n, "'%s' must be between %llu and %llu, got %s",
+		    key, (unsigned long long)min, (unsigned long long)max, s);
+		return (-1);
+	}
+	*out = v;
+	return (0);
+}
+
+int
+yd_bool(struct yamldoc *yd, yaml_node_t *n, const char *key, int *out)
+{
+	const char	*s;
+
+	if ((s = yd_scalar(yd, n, key, "true or false")) == NULL)
+		return (-1);
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+		*out = 1;
+	else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+		*out = 0;
+	else {
+		yd_error(yd, n, "'%s' expects true or false, got \"%s\"", key,
+		    s);
+		return (-1);
+	}
+	return (0);
 }

@@ -12,6 +12,7 @@
 #define DAEMON_YAMLDOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <yaml.h>
 
@@ -56,6 +57,19 @@ void		 yd_mapping_walk(struct yamldoc *, yaml_node_t *map,
  * (a position to report a missing key at). */
 yaml_node_t	*yd_mapping_value(struct yamldoc *, yaml_node_t *map,
 		    const char *key);
+
+/*
+ * Typed scalars, each reporting "'KEY' expects ..." or "'KEY' must be
+ * between MIN and MAX, got ..." at the node: a duration (10s, 500ms;
+ * stored in ms), a whole number, a boolean (true/false, yes/no).
+ * 0 and *out set, or -1 after the error.
+ */
+int		 yd_duration(struct yamldoc *, yaml_node_t *, const char *key,
+		    uint64_t min_ms, uint64_t max_ms, uint64_t *out);
+int		 yd_uint(struct yamldoc *, yaml_node_t *, const char *key,
+		    uint64_t min, uint64_t max, uint64_t *out);
+int		 yd_bool(struct yamldoc *, yaml_node_t *, const char *key,
+		    int *out);
 
 /*
  * Parse text as one YAML document and hand its root to parse (not
