@@ -19,6 +19,7 @@
 #include "probes/probe.h"
 #include "rules/labels.h"
 #include "rules/rule_file.h"
+#include "daemon/snmp.h"
 #include "daemon/yamldoc.h"
 
 /*
@@ -919,6 +920,10 @@ top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		parse_defaults(c, v);
 	else if (strcmp(key, "rule_files") == 0)
 		parse_rule_files(c, v);
+	else if (strcmp(key, "snmp") == 0) {
+		snmp_cfg_free(c->conf->snmp);
+		c->conf->snmp = snmp_config_parse(&c->yd, v);
+	}
 	else if (strcmp(key, "listen") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "ADDRESS:PORT")) == NULL)
 			return;
@@ -934,7 +939,7 @@ static void
 config_parse(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const known[] = { "site", "listen", "defaults",
-	    "probes", "rule_files" };
+	    "probes", "rule_files", "snmp" };
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
 	const char		*why;
@@ -948,7 +953,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 
 	if (root->type != YAML_MAPPING_NODE) {
 		yd_error(&c->yd, root, "the configuration must be a mapping of "
-		    "keys (site, listen, defaults, probes, rule_files), got %s",
+		    "keys (site, listen, defaults, probes, rule_files, snmp), got %s",
 		    yd_kind(root));
 		return;
 	}
@@ -1066,6 +1071,7 @@ config_free(struct np_config *conf)
 	for (i = 0; i < conf->nrule_files; i++)
 		rule_file_free(conf->rule_files[i]);
 	free(conf->rule_files);
+	snmp_cfg_free(conf->snmp);
 	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);

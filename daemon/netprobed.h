@@ -138,6 +138,7 @@ struct probe_cfg {
 };
 
 struct rule_file;
+struct snmp_cfg;
 
 struct np_config {
 	char			*path;
@@ -153,6 +154,7 @@ struct np_config {
 	struct rule_file	**rule_files;
 	size_t			 nrule_files;
 	uint64_t		 evaluation_interval_ms;
+	struct snmp_cfg		*snmp;		/* NULL: no `snmp:` block */
 };
 
 #define NP_DEFAULT_LISTEN	"127.0.0.1:9560"
