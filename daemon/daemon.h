@@ -36,6 +36,8 @@ struct np_daemon {
 	struct series			*probe_http[4];	/* by outcome */
 	/* the rule engine (rules.c) */
 	struct rules			*rules;
+	/* SNMP notifications (snmp.c) */
+	struct snmp			*snmp;
 };
 
 /* sched.c */

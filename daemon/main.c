@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "daemon/daemon.h"
+#include "daemon/snmp.h"
 #include "probes/icmp_pkt.h"
 #include "rules/rule_test.h"
 
@@ -90,13 +91,16 @@ sd_notify_msg(const char *msg)
  * editors and --check-config) or, in the running daemon, to the log.
  */
 static struct np_config *
-load(const char *path, int to_log)
+load(const char *path, int to_log, char **first)
 {
 	struct cfg_errors	 errs;
 	struct np_config	*conf;
 	size_t			 i;
 
 	if ((conf = config_load_file(path, &errs)) == NULL) {
+		if (first != NULL)
+			*first = xstrdup(errs.n > 0 ? errs.msg[0] :
+			    "cannot load the configuration");
 		for (i = 0; i < errs.n; i++)
 			if (to_log)
 				log_err("%s", errs.msg[i]);
@@ -198,12 +202,15 @@ static void
 reload(struct np_daemon *d)
 {
 	struct np_config	*conf;
+	char			*why = NULL;
 
 	sd_notify_msg("RELOADING=1");
 	log_info("reloading %s", d->conf->path);
-	if ((conf = load(d->conf->path, 1)) == NULL) {
+	if ((conf = load(d->conf->path, 1, &why)) == NULL) {
 		log_err("reload of %s failed; keeping the running "
 		    "configuration", d->conf->path);
+		snmp_notify_reload_failed(d, why);
+		free(why);
 		config_applied(d, 0);
 		sd_notify_msg("READY=1");
 		return;
@@ -212,6 +219,8 @@ reload(struct np_daemon *d)
 	    http_start(d, &conf->listen) == -1) {
 		log_err("reload of %s failed: cannot listen on the new "
 		    "address; keeping the running configuration", conf->path);
+		snmp_notify_reload_failed(d, "cannot listen on the new "
+		    "address");
 		config_free(conf);
 		config_applied(d, 0);
 		sd_notify_msg("READY=1");
@@ -220,6 +229,7 @@ reload(struct np_daemon *d)
 	http_abort_probes(d, "configuration reloaded; try again");
 	sched_apply(d, conf);
 	rules_apply(d, conf);
+	snmp_apply(d, conf);
 	config_free(d->conf);
 	d->conf = conf;
 	config_applied(d, 1);
@@ -240,6 +250,7 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 	log_info("%s received, stopping", sig == SIGTERM ? "SIGTERM" :
 	    "SIGINT");
 	sd_notify_msg("STOPPING=1");
+	snmp_notify_stopping(d);
 	event_base_loopbreak(d->base);
 }
 
@@ -251,6 +262,7 @@ daemon_free(struct np_daemon *d)
 	http_abort_probes(d, "netprobed is stopping");
 	sched_stop(d);
 	rules_free(d);
+	snmp_free(d);
 	http_stop(d);
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
@@ -286,6 +298,8 @@ run_daemon(struct np_config *conf)
 	}
 	sched_apply(&d, conf);
 	rules_apply(&d, conf);
+	snmp_apply(&d, conf);
+	snmp_notify_started(&d);
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
 	    np_version, conf->site_name, conf->nprobes, d.nts);
@@ -297,6 +311,7 @@ run_daemon(struct np_config *conf)
 		event_free(sigs[i]);
 	daemon_free(&d);
 	event_base_free(d.base);
+	snmp_lib_shutdown();
 	log_info("stopped");
 	return (0);
 }
@@ -493,7 +508,7 @@ main(int argc, char *argv[])
 		return (rc);
 	}
 
-	if ((conf = load(path, 0)) == NULL)
+	if ((conf = load(path, 0, NULL)) == NULL)
 		return (2);
 	if (check) {
 		printf("%s: OK (%zu probes, %zu targets)\n", path,

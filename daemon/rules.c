@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "daemon/daemon.h"
+#include "daemon/snmp.h"
 #include "rules/group.h"
 #include "rules/labels.h"
 #include "rules/tsdb.h"
@@ -384,6 +385,12 @@ log_transitions(struct rgroup *rg)
 			log_info("alert %s %s (value %g)", lab,
 			    tr->to == ALERT_INACTIVE ? "resolved" :
 			    alert_state_name(tr->to), tr->alert.value);
+			/* managers hear of firing and resolved, as an
+			 * Alertmanager would; pending is for /status */
+			if (tr->to == ALERT_FIRING)
+				snmp_notify_alert(rg->r->d, &tr->alert, 0);
+			else if (tr->to == ALERT_INACTIVE)
+				snmp_notify_alert(rg->r->d, &tr->alert, 1);
 		}
 	}
 }

@@ -66,8 +66,18 @@ struct snmp_cfg {
 struct snmp_cfg	*snmp_config_parse(struct yamldoc *, struct yaml_node_s *);
 void		 snmp_cfg_free(struct snmp_cfg *);
 /* "1.3.6.1..." into an OID; 0, or -1 with a reason. */
-int		 snmp_parse_oid(const char *, uint32_t *, size_t *len,
+int		 np_oid_parse(const char *, uint32_t *, size_t *len,
 		    const char **why);
+
+/*
+ * net-snmp, once per process (snmp_lib.c): agentx makes this a sub-agent
+ * of the master at `master`; state_dir (NULL: a private temporary one)
+ * is where the library insists on writing.  Later calls do nothing.
+ */
+void		 snmp_lib_init(int agentx, const char *master,
+		    const char *state_dir);
+int		 snmp_lib_agentx(void);		/* set up as a sub-agent */
+void		 snmp_lib_shutdown(void);
 
 /* the notifier (snmp.c) */
 void		 snmp_apply(struct np_daemon *, const struct np_config *);

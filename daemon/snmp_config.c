@@ -40,7 +40,7 @@
 #define QUEUE_MAX	100000
 
 int
-snmp_parse_oid(const char *s, uint32_t *oid, size_t *len, const char **why)
+np_oid_parse(const char *s, uint32_t *oid, size_t *len, const char **why)
 {
 	unsigned long	 v;
 	char		*end;
@@ -452,7 +452,7 @@ snmp_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 	if ((s = yd_scalar(yd, v, key, "a string")) == NULL)
 		return;
 	if (strcmp(key, "base_oid") == 0) {
-		if (snmp_parse_oid(s, sc->base, &sc->base_len, &why) == -1)
+		if (np_oid_parse(s, sc->base, &sc->base_len, &why) == -1)
 			yd_error(yd, v, "'base_oid': invalid OID \"%s\": %s", s,
 			    why);
 	} else if (strcmp(key, "state_dir") == 0) {
@@ -472,7 +472,7 @@ snmp_config_parse(struct yamldoc *yd, yaml_node_t *n)
 	struct snmp_cfg	*sc = xcalloc(1, sizeof(*sc));
 	const char	*why;
 
-	if (snmp_parse_oid(SNMP_DEFAULT_BASE, sc->base, &sc->base_len,
+	if (np_oid_parse(SNMP_DEFAULT_BASE, sc->base, &sc->base_len,
 	    &why) == -1)
 		fatalx("bad built-in SNMP base OID");
 	sc->alert_spacing_ms = 0;
