@@ -596,45 +596,9 @@ session_close(struct mgr *m)
 /* ---- managers ---------------------------------------------------------- */
 
 static void
-mcfg_copy(struct snmp_manager_cfg *d, const struct snmp_manager_cfg *c)
-{
-	size_t	i;
-
-	*d = *c;
-	d->name = xstrdup(c->name);
-	d->community = c->community ? xstrdup(c->community) : NULL;
-	d->user = c->user ? xstrdup(c->user) : NULL;
-	d->auth_pass = c->auth_pass ? xstrdup(c->auth_pass) : NULL;
-	d->priv_pass = c->priv_pass ? xstrdup(c->priv_pass) : NULL;
-	d->severities = c->nseverities ? xcalloc(c->nseverities,
-	    sizeof(char *)) : NULL;
-	for (i = 0; i < c->nseverities; i++)
-		d->severities[i] = xstrdup(c->severities[i]);
-	rl_labels_copy(&d->match, &c->match);
-}
-
-static void
-secret_free(char *p)
-{
-	if (p != NULL)
-		explicit_bzero(p, strlen(p));
-	free(p);
-}
-
-static void
 mcfg_free(struct snmp_manager_cfg *c)
 {
-	size_t	i;
-
-	free(c->name);
-	secret_free(c->community);
-	free(c->user);
-	secret_free(c->auth_pass);
-	secret_free(c->priv_pass);
-	for (i = 0; i < c->nseverities; i++)
-		free(c->severities[i]);
-	free(c->severities);
-	rl_labels_free(&c->match);
+	snmp_manager_cfg_clear(c);
 	free(c);
 }
 
@@ -872,7 +836,7 @@ snmp_apply(struct np_daemon *d, const struct np_config *conf)
 			m = xcalloc(1, sizeof(*m));
 			m->s = s;
 			m->cfg = xcalloc(1, sizeof(*m->cfg));
-			mcfg_copy(m->cfg, mc);
+			snmp_manager_cfg_copy(m->cfg, mc);
 			m->tmo = evtimer_new(d->base, on_timeout, m);
 			m->retry = evtimer_new(d->base, on_retry, m);
 			m->kick = event_new(d->base, -1, 0, on_kick, m);
@@ -884,7 +848,7 @@ snmp_apply(struct np_daemon *d, const struct np_config *conf)
 			if (!same_session(old, mc))
 				session_close(m);
 			m->cfg = xcalloc(1, sizeof(*m->cfg));
-			mcfg_copy(m->cfg, mc);
+			snmp_manager_cfg_copy(m->cfg, mc);
 			m->cfg->queue_size = old->queue_size;
 			mgr_resize(m, mc->queue_size);
 			m->cfg->queue_size = mc->queue_size;

@@ -65,6 +65,10 @@ struct snmp_cfg {
 /* config (snmp_config.c): parse the `snmp:` mapping; errors into yd. */
 struct snmp_cfg	*snmp_config_parse(struct yamldoc *, struct yaml_node_s *);
 void		 snmp_cfg_free(struct snmp_cfg *);
+/* A deep copy of a manager's settings (secrets included), and its free. */
+void		 snmp_manager_cfg_copy(struct snmp_manager_cfg *dst,
+		    const struct snmp_manager_cfg *);
+void		 snmp_manager_cfg_clear(struct snmp_manager_cfg *);
 /* "1.3.6.1..." into an OID; 0, or -1 with a reason. */
 int		 np_oid_parse(const char *, uint32_t *, size_t *len,
 		    const char **why);

@@ -495,25 +495,49 @@ secret_free(char *s)
 }
 
 void
+snmp_manager_cfg_copy(struct snmp_manager_cfg *d,
+    const struct snmp_manager_cfg *c)
+{
+	size_t	i;
+
+	*d = *c;
+	d->name = xstrdup(c->name);
+	d->community = c->community ? xstrdup(c->community) : NULL;
+	d->user = c->user ? xstrdup(c->user) : NULL;
+	d->auth_pass = c->auth_pass ? xstrdup(c->auth_pass) : NULL;
+	d->priv_pass = c->priv_pass ? xstrdup(c->priv_pass) : NULL;
+	d->severities = c->nseverities ? xcalloc(c->nseverities,
+	    sizeof(char *)) : NULL;
+	for (i = 0; i < c->nseverities; i++)
+		d->severities[i] = xstrdup(c->severities[i]);
+	rl_labels_copy(&d->match, &c->match);
+}
+
+void
+snmp_manager_cfg_clear(struct snmp_manager_cfg *m)
+{
+	size_t	i;
+
+	free(m->name);
+	secret_free(m->community);
+	free(m->user);
+	secret_free(m->auth_pass);
+	secret_free(m->priv_pass);
+	for (i = 0; i < m->nseverities; i++)
+		free(m->severities[i]);
+	free(m->severities);
+	rl_labels_free(&m->match);
+}
+
+void
 snmp_cfg_free(struct snmp_cfg *sc)
 {
-	size_t	i, j;
+	size_t	i;
 
 	if (sc == NULL)
 		return;
-	for (i = 0; i < sc->nmanagers; i++) {
-		struct snmp_manager_cfg	*m = &sc->managers[i];
-
-		free(m->name);
-		secret_free(m->community);
-		free(m->user);
-		secret_free(m->auth_pass);
-		secret_free(m->priv_pass);
-		for (j = 0; j < m->nseverities; j++)
-			free(m->severities[j]);
-		free(m->severities);
-		rl_labels_free(&m->match);
-	}
+	for (i = 0; i < sc->nmanagers; i++)
+		snmp_manager_cfg_clear(&sc->managers[i]);
 	free(sc->managers);
 	free(sc->state_dir);
 	free(sc->agentx_master);
