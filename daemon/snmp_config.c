@@ -189,7 +189,7 @@ struct mgr_ctx {
 	struct snmp_manager_cfg	*m;
 	yaml_node_t		*entry;
 	yaml_node_t		*auth, *priv, *engine, *mode_n;
-	int			 have_version;
+	int			 have_version, have_addr, have_community;
 };
 
 static void
@@ -258,6 +258,7 @@ manager_key(struct yamldoc *yd, const char *key, yaml_node_t *v,
 		return;
 	}
 	if (strncmp(key, "community", 9) == 0) {
+		mc->have_community = 1;
 		secret(yd, v, key, &m->community);
 		return;
 	}
@@ -275,10 +276,10 @@ manager_key(struct yamldoc *yd, const char *key, yaml_node_t *v,
 		free(m->name);
 		m->name = xstrdup(s);
 	} else if (strcmp(key, "address") == 0) {
+		mc->have_addr = 1;
 		if (parse_addr(s, NP_PORT_REQUIRED, &m->addr, &why) == -1)
-			yd_error(yd, v, "'address': invalid address \"%s\": %s "
-			    "(an IP literal and port, like 192.0.2.10:162)", s,
-			    why);
+			yd_error(yd, v, "'address': invalid address \"%s\": %s",
+			    s, why);
 	} else if (strcmp(key, "version") == 0) {
 		if (strcmp(s, "2c") == 0)
 			m->version = 2;
@@ -342,7 +343,7 @@ parse_manager(struct yamldoc *yd, yaml_node_t *n, struct snmp_manager_cfg *m)
 		return;
 	yd_mapping_walk(yd, n, known, NP_NELEM(known), NULL, manager_key, &mc,
 	    "a manager", NULL);
-	if (m->addr.len == 0)
+	if (!mc.have_addr)
 		yd_error(yd, n, "a manager needs 'address' (IP:port)");
 	if (m->name == NULL) {
 		char	a[64];
@@ -351,7 +352,7 @@ parse_manager(struct yamldoc *yd, yaml_node_t *n, struct snmp_manager_cfg *m)
 		format_addr(&m->addr, 1, a, sizeof(a));
 		m->name = xstrdup(m->addr.len ? a : "?");
 	}
-	if (m->version == 2 && m->community == NULL)
+	if (m->version == 2 && !mc.have_community)
 		yd_error(yd, n, "manager %s: version 2c needs 'community' or "
 		    "'community_file'", m->name);
 	if (m->version == 3) {

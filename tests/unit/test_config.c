@@ -37,6 +37,75 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{ "snmp: unknown key",
+	    "snmp:\n  manager: []\n",
+	    1,
+	    "t.yaml:2:3: unknown key 'manager' in snmp (known: base_oid, "
+	    "engine_id, state_dir, alert_spacing, rate_limit, agentx, "
+	    "managers)", NULL },
+	{ "snmp: bad base OID",
+	    "snmp: {base_oid: 1.3.x}\n",
+	    1,
+	    "t.yaml:1:18: 'base_oid': invalid OID \"1.3.x\": expected digits "
+	    "separated by dots", NULL },
+	{ "snmp: manager without address",
+	    "snmp:\n  managers:\n    - {name: a, community: public}\n",
+	    1,
+	    "t.yaml:3:7: a manager needs 'address' (IP:port)", NULL },
+	{ "snmp: manager with a host name",
+	    "snmp:\n  managers:\n    - {address: 'nms.example:162', "
+	    "community: c}\n",
+	    1,
+	    "t.yaml:3:17: 'address': invalid address \"nms.example:162\": "
+	    "expected an IPv4 or IPv6 address literal (names are not "
+	    "resolved)",
+	    NULL },
+	{ "snmp: v2c without community",
+	    "snmp:\n  managers:\n    - {address: '127.0.0.1:162'}\n",
+	    1,
+	    "t.yaml:3:7: manager 127.0.0.1:162: version 2c needs 'community' "
+	    "or 'community_file'", NULL },
+	{ "snmp: bad version",
+	    "snmp:\n  managers:\n    - {address: '127.0.0.1:162', version: 1, "
+	    "community: c}\n",
+	    1,
+	    "t.yaml:3:43: 'version' expects 2c or 3, got \"1\"", NULL },
+	{ "snmp: v3 inform without the manager's engine ID",
+	    "snmp:\n  managers:\n    - {address: '127.0.0.1:162', version: '3',"
+	    " user: u, mode: inform}\n",
+	    1,
+	    "t.yaml:3:63: manager 127.0.0.1:162: v3 informs need the manager's "
+	    "'engine_id'", NULL },
+	{ "snmp: short USM passphrase",
+	    "snmp:\n  managers:\n    - {address: '127.0.0.1:162', version: '3',"
+	    " user: u, mode: trap, auth_protocol: SHA, auth_passphrase: short}\n",
+	    1,
+	    "t.yaml:3:7: manager 127.0.0.1:162: USM passphrases must be at "
+	    "least 8 characters (RFC 3414)", NULL },
+	{ "snmp: privacy without authentication",
+	    "snmp:\n  managers:\n    - {address: '127.0.0.1:162', version: '3',"
+	    " user: u, mode: trap, priv_protocol: AES, priv_passphrase: "
+	    "longenough}\n",
+	    1,
+	    "t.yaml:3:84: manager 127.0.0.1:162: privacy needs authentication "
+	    "('auth_protocol')", NULL },
+	{ "snmp: bad engine ID",
+	    "snmp: {engine_id: 0x8000}\n",
+	    1,
+	    "t.yaml:1:19: 'engine_id' expects 5 to 32 octets in hex, like "
+	    "0x80001f8880aabbccddeeff0011", NULL },
+	{ "snmp: duplicate manager names",
+	    "snmp:\n  managers:\n    - {name: a, address: '127.0.0.1:162', "
+	    "community: c}\n    - {name: a, address: '127.0.0.1:163', "
+	    "community: c}\n",
+	    1,
+	    "t.yaml:4:7: duplicate manager name 'a'", NULL },
+	{ "snmp: missing secret file",
+	    "snmp:\n  managers:\n    - {address: '127.0.0.1:162', "
+	    "community_file: /nonexistent/c}\n",
+	    1,
+	    "t.yaml:3:50: 'community_file': cannot open /nonexistent/c: No such "
+	    "file or directory", NULL },
 	{ "rule_files not a list",
 	    "rule_files: {a: b}\n",
 	    1,
