@@ -42,6 +42,15 @@ cat > "$tmp/a.yaml" <<YAML
 listen: 127.0.0.1:$port
 defaults: {interval: 500ms, timeout: 400ms, evaluation_interval: 1s}
 rule_files: [r.yml]
+# nobody listens on 16299: traps go nowhere, informs time out and queue
+snmp:
+  managers:
+    - {name: t, address: "127.0.0.1:16299", community: c, mode: trap}
+    - {name: i, address: "127.0.0.1:16299", community: c, mode: inform,
+       timeout: 200ms, queue_size: 2}
+    - {name: v3, address: "127.0.0.1:16299", version: "3", user: u,
+       auth_protocol: SHA-256, auth_passphrase: 12345678, priv_protocol: AES,
+       priv_passphrase: 12345678, mode: inform, engine_id: 0x8000000001020304}
 probes:
   - {name: lo, type: icmp, targets: [127.0.0.1, "::1"], count: 2, packet_interval: 50ms}
   - {name: closed, type: tcp, targets: ["127.0.0.1:1"]}
