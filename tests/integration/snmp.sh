@@ -93,6 +93,7 @@ groups:
         labels: {severity: info}
         annotations: {summary: never sent to the filtered managers}
 END
+mkdir -p "$T/state"
 printf 'authpass256\n' >"$T/auth.secret"
 chmod 600 "$T/auth.secret"
 cat >"$T/np.yaml" <<END
@@ -104,6 +105,7 @@ probes:
   - {name: lo, type: icmp, targets: [127.0.0.1]}
 snmp:
   engine_id: $OUR_EID
+  state_dir: $T/state
   managers:
     - {name: v2-inform, address: "127.0.0.1:$A_PORT", version: 2c,
        community: public, mode: inform, severities: [warning, critical]}
@@ -259,6 +261,7 @@ is "$(notes B "[trap(x) for x in r if var(x,12) > $pre][1]")" 7 \
 
 # ---- a failed reload and the stop are told too --------------------------------
 
+cp "$T/np.yaml" "$T/np.good"
 echo 'probes: [' >>"$T/np.yaml"
 kill -HUP "$NETPROBED_PID"
 reload_told() { [ "$(notes A 'sum(1 for x in r if trap(x) == "4")')" -ge 4 ]; }
@@ -273,5 +276,15 @@ stopping() { [ "$(notes A 'sum(1 for x in r if trap(x) == "6")')" -ge 2 ]; }
 wait_for 5 stopping
 ok $? "netprobeDaemonStopping is sent on the way out (traps at least)"
 unlike "$(cat "$LOG")" '(authpass|privpass)' "no secret in the log"
+
+# a restart: snmpEngineBoots grows, so the v3 manager accepts our traps
+is "$(cat "$T/state/snmp-engine-boots")" 1 "state_dir keeps snmpEngineBoots: 1"
+v3_started() { [ "$(notes A 'sum(1 for x in r if trap(x) == "5" and x["who"] == "user trapuser")')" = "$1" ]; }
+cp "$T/np.good" "$T/np.yaml"
+start_netprobed "$T/np.yaml" "$T/np2.log" || bail_out "netprobed did not restart"
+wait_for 10 v3_started 2
+ok $? "after a restart the v3 manager still accepts our traps (engineBoots 2)"
+is "$(cat "$T/state/snmp-engine-boots")" 2 "snmpEngineBoots is now 2"
+stop_pid "$NETPROBED_PID"
 
 done_testing
