@@ -55,7 +55,7 @@ format2 TRAP %.4y-%.2m-%.2l %.2h:%.2j:%.2k from=%b sec=[%P] %V| %v\\n
 END
 	SNMP_PERSISTENT_DIR=$T/$name.persist MIBS= "$SNMPTRAPD" -f -On \
 	    -Lf "$T/$name.$n.log" -C -c "$T/$name.conf" \
-	    "udp:127.0.0.1:$port" </dev/null >/dev/null 2>&1 &
+	    "udp:127.0.0.1:$port,udp6:[::1]:$port" </dev/null >/dev/null 2>&1 &
 	TRAPD_PID[$name]=$!
 	register_pid "${TRAPD_PID[$name]}"
 	trapd_up() { [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]; }
@@ -109,7 +109,7 @@ snmp:
   managers:
     - {name: v2-inform, address: "127.0.0.1:$A_PORT", version: 2c,
        community: public, mode: inform, severities: [warning, critical]}
-    - {name: v2-trap, address: "127.0.0.1:$A_PORT", version: 2c,
+    - {name: v2-trap, address: "[::1]:$A_PORT", version: 2c,
        community: public, mode: trap, severities: [warning]}
     - {name: v3-trap, address: "127.0.0.1:$A_PORT", version: "3",
        user: trapuser, auth_protocol: SHA, auth_passphrase: authpass123,
@@ -162,6 +162,8 @@ start_netprobed "$T/np.yaml" "$LOG" || bail_out "netprobed did not start"
 started() { [ "$(notes A 'sum(1 for x in r if trap(x) == "5")')" -ge 4 ]; }
 wait_for 10 started
 ok $? "netprobeDaemonStarted reaches all four managers of trapd A"
+like "$(notes A '[x["from"] for x in r if x["pdu"] == "TRAP2" and x["version"] == "SNMP v2c"][0]')" \
+    '^UDP/IPv6: \[::1\]' "the v2c trap manager on [::1] gets its traps over IPv6"
 is "$(notes A 'sorted(set((x["pdu"], x["version"], x["who"]) for x in r))')" \
     "[('INFORM', 'SNMP v2c', 'community public'), ('INFORM', 'SNMP v3', 'user trapuser256'), ('TRAP2', 'SNMP v2c', 'community public'), ('TRAP2', 'SNMP v3', 'user trapuser')]" \
     "v2c inform, v2c trap, v3 authPriv inform (SHA-256/AES) and trap (SHA/AES) arrive"

@@ -4,7 +4,8 @@
     TRAP <date> <time> from=<addr> sec=[<pdu>, <version>, <who>] <varbinds>
 
 and print one JSON object per notification (a JSON list):
-{"pdu": "INFORM", "version": "SNMP v2c", "who": "community public",
+{"from": "UDP: [127.0.0.1]:...", "pdu": "INFORM", "version": "SNMP v2c",
+ "who": "community public",
  "trap": ".1.3.6...", "vars": {".1.3.6...": value}}.  Hex-STRING values
 (how snmptrapd shows octets outside ASCII, e.g. UTF-8 Chinese) are decoded
 as UTF-8 when they are UTF-8, else kept as hex.  Records may span lines.
@@ -41,7 +42,8 @@ def records(text):
         if not m:
             continue
         sec = [s.strip() for s in m.group(2).split(",")]
-        rec = {"pdu": sec[0], "version": sec[1] if len(sec) > 1 else "",
+        rec = {"from": m.group(1), "pdu": sec[0],
+               "version": sec[1] if len(sec) > 1 else "",
                "who": sec[2] if len(sec) > 2 else "", "vars": {}}
         for vb in m.group(3).rstrip("\n").split("| "):
             v = VAR.match(vb.strip())
