@@ -93,6 +93,7 @@ struct mgr {
 	int			 closing;
 	uint32_t		 seq;
 	uint64_t		 dropped_unreported;
+	uint64_t		 dropped_total;	/* npDroppedCount: a counter */
 	uint64_t		 backoff_ms;
 	struct series		*m_res[R_MAX], *m_qlen, *m_up;
 };
@@ -202,8 +203,12 @@ add_str(struct snmp *s, netsnmp_pdu *p, int obj, const char *v)
 	if (v == NULL)
 		v = "";
 	len = strlen(v);
-	if (len > 1024)		/* NetprobeUTF8String's size */
+	if (len > 1024) {	/* NetprobeUTF8String's size */
 		len = 1024;
+		/* not inside a UTF-8 sequence */
+		while (len > 0 && ((u_char)v[len] & 0xc0) == 0x80)
+			len--;
+	}
 	add_obj(s, p, obj, ASN_OCTET_STR, v, len);
 }
 
@@ -361,14 +366,15 @@ inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 			struct event_msg	*e = ev_new(N_DROPPED);
 			struct qent		*qe;
 
-			e->dropped = m->dropped_unreported;
 			m->dropped_unreported = 0;
 			if (m->qlen == m->cfg->queue_size) {
 				/* full: the summary replaces the oldest */
 				q_pop(m);
 				count(m, R_DROPPED);
-				e->dropped++;
+				m->dropped_total++;
 			}
+			/* a running total: a lost summary loses nothing */
+			e->dropped = m->dropped_total;
 			m->qhead = (m->qhead + m->cfg->queue_size - 1) %
 			    m->cfg->queue_size;
 			m->qlen++;
@@ -473,6 +479,7 @@ mgr_enqueue(struct mgr *m, struct event_msg *e)
 		q_pop(m);
 		count(m, R_DROPPED);
 		m->dropped_unreported++;
+		m->dropped_total++;
 	}
 	qe = q_at(m, m->qlen);
 	qe->ev = e;
@@ -677,6 +684,7 @@ mgr_resize(struct mgr *m, size_t size)
 		q_pop(m);
 		count(m, R_DROPPED);
 		m->dropped_unreported++;
+		m->dropped_total++;
 	}
 	keep = m->qlen;
 	nq = xcalloc(size, sizeof(*nq));

@@ -504,8 +504,6 @@ start_netprobed()
 
 # ---- helpers ----------------------------------------------------------
 
-# icmp_possible: raw ICMP (root) or datagram ICMP (our gid within
-# net.ipv4.ping_group_range) is available to netprobed
 # capture_canary PORT FILE: dumpcap and tshark say "Capturing on" before
 # the capture really runs; send UDP canaries to 127.0.0.1:PORT (a closed
 # port inside the capture filter, decoded as nothing) until one is in FILE
@@ -529,6 +527,8 @@ need_daemon()
 	    "ICMP needs root or net.ipv4.ping_group_range to include our group"
 }
 
+# icmp_possible: raw ICMP (root) or datagram ICMP (our gid within
+# net.ipv4.ping_group_range) is available to netprobed
 icmp_possible()
 {
 	local lo hi g
