@@ -19,6 +19,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/snmp.h"
+#include "daemon/agentx.h"
 #include "probes/icmp_pkt.h"
 #include "rules/rule_test.h"
 
@@ -197,6 +198,18 @@ same_addr(const struct np_addr *a, const struct np_addr *b)
 	return (a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0);
 }
 
+/* The AgentX sub-agent follows snmp.agentx (absent: off). */
+static void
+agentx_apply(struct np_daemon *d, const struct np_config *conf)
+{
+	const struct snmp_cfg	*c = conf->snmp;
+
+	if (c == NULL || c->agentx_master == NULL)
+		agentx_stop(d);
+	else
+		(void)agentx_start(d, c->agentx_master, c->base, c->base_len);
+}
+
 /* SIGHUP: validate the new file completely, then swap. */
 static void
 reload(struct np_daemon *d)
@@ -230,6 +243,7 @@ reload(struct np_daemon *d)
 	sched_apply(d, conf);
 	rules_apply(d, conf);
 	snmp_apply(d, conf);
+	agentx_apply(d, conf);
 	config_free(d->conf);
 	d->conf = conf;
 	config_applied(d, 1);
@@ -260,6 +274,7 @@ daemon_free(struct np_daemon *d)
 	size_t	i;
 
 	http_abort_probes(d, "netprobed is stopping");
+	agentx_stop(d);
 	sched_stop(d);
 	rules_free(d);
 	snmp_free(d);
@@ -299,6 +314,7 @@ run_daemon(struct np_config *conf)
 	sched_apply(&d, conf);
 	rules_apply(&d, conf);
 	snmp_apply(&d, conf);
+	agentx_apply(&d, conf);
 	snmp_notify_started(&d);
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",

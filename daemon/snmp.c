@@ -792,8 +792,7 @@ snmp_apply(struct np_daemon *d, const struct np_config *conf)
 	if (c == NULL && s == NULL)
 		return;
 	if (s == NULL) {
-		snmp_lib_init(c->agentx_master != NULL, c->agentx_master,
-		    c->state_dir);
+		snmp_lib_init(c->state_dir);
 		s = d->snmp = xcalloc(1, sizeof(*s));
 		s->d = d;
 		families(s);

@@ -74,13 +74,12 @@ int		 np_oid_parse(const char *, uint32_t *, size_t *len,
 		    const char **why);
 
 /*
- * net-snmp, once per process (snmp_lib.c): agentx makes this a sub-agent
- * of the master at `master`; state_dir (NULL: a private temporary one)
- * is where the library insists on writing.  Later calls do nothing.
+ * net-snmp, once per process (snmp_lib.c), for the notifier: state_dir
+ * (NULL: a private temporary one) is where the library insists on
+ * writing.  Later calls do nothing.  (AgentX is daemon/agentx.c, which
+ * does not use net-snmp.)
  */
-void		 snmp_lib_init(int agentx, const char *master,
-		    const char *state_dir);
-int		 snmp_lib_agentx(void);		/* set up as a sub-agent */
+void		 snmp_lib_init(const char *state_dir);
 void		 snmp_lib_shutdown(void);
 
 /* the notifier (snmp.c) */

@@ -33,6 +33,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "daemon/msg_agentx.h"
 #include "daemon/snmp.h"
 #include "daemon/yamldoc.h"
 #include "rules/labels.h"
@@ -460,6 +461,9 @@ snmp_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		free(sc->state_dir);
 		sc->state_dir = xstrdup(s);
 	} else if (strcmp(key, "agentx") == 0) {
+		if ((why = agentx_master_check(s)) != NULL)
+			yd_error(yd, v, "'agentx': invalid master agent "
+			    "address \"%s\": %s", s, why);
 		free(sc->agentx_master);
 		sc->agentx_master = xstrdup(s);
 	}

@@ -1,7 +1,8 @@
 /*
- * net-snmp, set up once per process for the notifier and the AgentX
- * sub-agent: kept away from /etc/snmp, /var/lib/snmp and MIB files (the
- * daemon works with numeric OIDs), its log lines sent to ours.
+ * net-snmp, set up once per process for the notifier (the AgentX
+ * sub-agent, daemon/agentx.c, does not use net-snmp): kept away from
+ * /etc/snmp, /var/lib/snmp and MIB files (the daemon works with numeric
+ * OIDs), its log lines sent to ours.
  */
 #include "config.h"
 
@@ -11,11 +12,10 @@
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
-#include <net-snmp/agent/net-snmp-agent-includes.h>
 
 #include "daemon/snmp.h"
 
-static int	lib_ready, lib_agentx;
+static int	lib_ready;
 static char	lib_tmpdir[64];
 
 static int
@@ -44,7 +44,7 @@ logcb(int major, int minor, void *serverarg, void *clientarg)
 }
 
 void
-snmp_lib_init(int agentx, const char *master, const char *state_dir)
+snmp_lib_init(const char *state_dir)
 {
 	if (lib_ready)
 		return;
@@ -72,22 +72,7 @@ snmp_lib_init(int agentx, const char *master, const char *state_dir)
 	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING,
 	    logcb, NULL);
 	snmp_enable_calllog();
-	if (agentx) {
-		netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
-		    NETSNMP_DS_AGENT_ROLE, 1);
-		if (master != NULL)
-			netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID,
-			    NETSNMP_DS_AGENT_X_SOCKET, master);
-		init_agent("netprobed");
-		lib_agentx = 1;
-	}
 	init_snmp("netprobed");
-}
-
-int
-snmp_lib_agentx(void)
-{
-	return (lib_agentx);
 }
 
 /* The temporary state directory, removed at exit (cert_indexes/ in it). */

@@ -42,8 +42,10 @@ cat > "$tmp/a.yaml" <<YAML
 listen: 127.0.0.1:$port
 defaults: {interval: 500ms, timeout: 400ms, evaluation_interval: 1s}
 rule_files: [r.yml]
-# nobody listens on 16299: traps go nowhere, informs time out and queue
+# nobody listens on 16299: traps go nowhere, informs time out and queue;
+# no AgentX master at that socket: the sub-agent retries
 snmp:
+  agentx: "unix:$tmp/no-master.sock"
   managers:
     - {name: t, address: "127.0.0.1:16299", community: c, mode: trap}
     - {name: i, address: "127.0.0.1:16299", community: c, mode: inform,

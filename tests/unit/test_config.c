@@ -48,6 +48,23 @@ static const struct bad_case bad_cases[] = {
 	    1,
 	    "t.yaml:1:18: 'base_oid': invalid OID \"1.3.x\": expected digits "
 	    "separated by dots", NULL },
+	{ "snmp: agentx master with a host name",
+	    "snmp: {agentx: 'tcp:localhost:705'}\n",
+	    1,
+	    "t.yaml:1:16: 'agentx': invalid master agent address "
+	    "\"tcp:localhost:705\": expected unix:PATH, /PATH or tcp:IP:PORT "
+	    "(an IP literal; names are never resolved)", NULL },
+	{ "snmp: agentx over UDP",
+	    "snmp: {agentx: 'udp:127.0.0.1:705'}\n",
+	    1,
+	    "t.yaml:1:16: 'agentx': invalid master agent address "
+	    "\"udp:127.0.0.1:705\": AgentX runs over TCP or a unix socket, "
+	    "not UDP", NULL },
+	{ "snmp: agentx unix socket not absolute",
+	    "snmp: {agentx: 'unix:master'}\n",
+	    1,
+	    "t.yaml:1:16: 'agentx': invalid master agent address "
+	    "\"unix:master\": a unix socket path must be absolute", NULL },
 	{ "snmp: manager without address",
 	    "snmp:\n  managers:\n    - {name: a, community: public}\n",
 	    1,
