@@ -40,6 +40,7 @@
 #include <net-snmp/library/large_fd_set.h>
 
 #include "daemon/daemon.h"
+#include "daemon/msg_agentx.h"
 #include "daemon/snmp.h"
 #include "rules/alert.h"
 #include "rules/labels.h"
@@ -157,29 +158,6 @@ ev_unref(struct event_msg *e)
 
 /* ---- PDUs -------------------------------------------------------------- */
 
-/* SNMPv2-TC DateAndTime, UTC: 11 octets. */
-static size_t
-date_and_time(int64_t ms, u_char *b)
-{
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	b[0] = (u_char)((tm.tm_year + 1900) >> 8);
-	b[1] = (u_char)(tm.tm_year + 1900);
-	b[2] = (u_char)(tm.tm_mon + 1);
-	b[3] = (u_char)tm.tm_mday;
-	b[4] = (u_char)tm.tm_hour;
-	b[5] = (u_char)tm.tm_min;
-	b[6] = (u_char)tm.tm_sec;
-	b[7] = (u_char)((ms % 1000) / 100);	/* deci-seconds */
-	b[8] = '+';
-	b[9] = 0;
-	b[10] = 0;
-	return (11);
-}
-
 static void
 add_obj(struct snmp *s, netsnmp_pdu *p, int obj, u_char type,
     const void *val, size_t len)
@@ -202,22 +180,18 @@ add_str(struct snmp *s, netsnmp_pdu *p, int obj, const char *v)
 
 	if (v == NULL)
 		v = "";
-	len = strlen(v);
-	if (len > 1024) {	/* NetprobeUTF8String's size */
-		len = 1024;
-		/* not inside a UTF-8 sequence */
-		while (len > 0 && ((u_char)v[len] & 0xc0) == 0x80)
-			len--;
-	}
+	/* NetprobeUTF8String's size, not cutting a UTF-8 sequence */
+	len = ax_utf8_prefix(v, 1024);
 	add_obj(s, p, obj, ASN_OCTET_STR, v, len);
 }
 
 static void
 add_time(struct snmp *s, netsnmp_pdu *p, int obj, int64_t ms)
 {
-	u_char	b[11];
+	uint8_t	b[11];
 
-	add_obj(s, p, obj, ASN_OCTET_STR, b, date_and_time(ms, b));
+	ax_date_and_time(ms, b);	/* SNMPv2-TC DateAndTime, UTC */
+	add_obj(s, p, obj, ASN_OCTET_STR, b, sizeof(b));
 }
 
 static netsnmp_pdu *
