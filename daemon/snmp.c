@@ -68,6 +68,10 @@ struct event_msg {
 				*description, *labels;
 	int			 state;
 	int64_t			 active_ms;
+	/* isolation violations (the watcher) */
+	char			*watcher, *src, *dst, *proto;
+	uint32_t		 port;
+	int64_t			 first_ms;
 	/* others */
 	char			*reason;
 	uint64_t		 dropped;
@@ -152,6 +156,10 @@ ev_unref(struct event_msg *e)
 	free(e->summary);
 	free(e->description);
 	free(e->labels);
+	free(e->watcher);
+	free(e->src);
+	free(e->dst);
+	free(e->proto);
 	free(e->reason);
 	free(e);
 }
@@ -231,6 +239,15 @@ build_pdu(struct snmp *s, const struct qent *qe, int inform)
 		add_str(s, p, O_DESCRIPTION, e->description);
 		add_str(s, p, O_LABELS, e->labels);
 		add_time(s, p, O_ACTIVE_SINCE, e->active_ms);
+		break;
+	case N_ISOLATION:
+		add_str(s, p, O_WATCHER, e->watcher);
+		add_str(s, p, O_SOURCE, e->src);
+		add_str(s, p, O_DESTINATION, e->dst);
+		add_str(s, p, O_PROTOCOL, e->proto);
+		u = e->port;
+		add_obj(s, p, O_PORT, ASN_UNSIGNED, &u, sizeof(u));
+		add_time(s, p, O_FIRST_SEEN, e->first_ms);
 		break;
 	case N_RELOAD_FAILED:
 		add_str(s, p, O_REASON, e->reason);
@@ -1043,6 +1060,27 @@ notify_plain(struct np_daemon *d, int kind, const char *reason)
 	e = ev_new(kind);
 	if (reason != NULL)
 		e->reason = xstrdup(reason);
+	fan_out(s, e, NULL);
+	ev_unref(e);
+}
+
+void
+snmp_notify_isolation(struct np_daemon *d, const char *watcher,
+    const char *src, const char *dst, const char *proto, uint32_t port,
+    int64_t first_seen_ms)
+{
+	struct snmp		*s = d->snmp;
+	struct event_msg	*e;
+
+	if (s == NULL || s->nmgrs == 0)
+		return;
+	e = ev_new(N_ISOLATION);
+	e->watcher = xstrdup(watcher);
+	e->src = xstrdup(src);
+	e->dst = xstrdup(dst);
+	e->proto = xstrdup(proto);
+	e->port = port;
+	e->first_ms = first_seen_ms;
 	fan_out(s, e, NULL);
 	ev_unref(e);
 }

@@ -88,6 +88,10 @@ void		 snmp_free(struct np_daemon *);
 /* An alert transition from the rules (to firing, or resolved). */
 void		 snmp_notify_alert(struct np_daemon *, const struct alert *,
 		    int resolved);
+/* A leak the passive watcher saw (issue 6 calls it); never filtered. */
+void		 snmp_notify_isolation(struct np_daemon *, const char *watcher,
+		    const char *src, const char *dst, const char *proto,
+		    uint32_t port, int64_t first_seen_ms);
 void		 snmp_notify_reload_failed(struct np_daemon *,
 		    const char *reason);
 void		 snmp_notify_started(struct np_daemon *);
