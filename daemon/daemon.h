@@ -34,6 +34,7 @@ struct np_daemon {
 	struct probe_req		*probe_reqs;
 	size_t				 nprobe_reqs;
 	struct series			*probe_http[4];	/* by outcome */
+	struct series			*probe_inflight;
 	/* the rule engine (rules.c) */
 	struct rules			*rules;
 	/* SNMP notifications (snmp.c) */

@@ -21,6 +21,12 @@ static void	probe_cb(struct evhttp_request *, void *);
 void
 http_render_metrics(struct np_daemon *d, struct evbuffer *b)
 {
+	if (d->probe_inflight == NULL)
+		d->probe_inflight = store_series(d->store, store_family(
+		    d->store, "netprobe_probe_requests_in_flight",
+		    "/probe requests running now (at most 32).", METRIC_GAUGE,
+		    NULL, 0), NULL, NULL);
+	series_set(d->probe_inflight, (double)d->nprobe_reqs);
 	store_render(d->store, b);
 	procstat_render(b, d->start_time);
 }

@@ -125,8 +125,9 @@ cmp_ok "$(metric_value netprobe_probe_requests_total outcome=busy)" '>=' 8 \
 curl -s --max-time 10 -o "$T/reload.body" -w '%{http_code}' \
     "$(np_url '/probe?module=slowping&target=127.0.0.1')" >"$T/reload.code" &
 cpid=$!
-# the request is in: netprobed holds the connection open
-held() { ss -Htn state established "( sport = :$NP_PORT )" | grep -q .; }
+# the request is in: netprobed runs it (a connection alone is not enough:
+# the request may not have been read yet)
+held() { scrape && [ "$(metric_value netprobe_probe_requests_in_flight)" = 1 ]; }
 wait_for 5 held
 kill -HUP "$NETPROBED_PID"
 wait "$cpid"
