@@ -822,15 +822,16 @@ ax_alert_state(int state)
 	return (1);
 }
 
-void
+size_t
 ax_date_and_time(int64_t unix_ms, uint8_t out[11])
 {
 	time_t		 s = (time_t)(unix_ms / 1000);
 	struct tm	 tm;
 
 	memset(out, 0, 11);
-	if (unix_ms < 0 || gmtime_r(&s, &tm) == NULL)
-		return;
+	/* no time: eight zero octets, the customary "unknown" */
+	if (unix_ms <= 0 || gmtime_r(&s, &tm) == NULL)
+		return (8);
 	/* SNMPv2-TC DateAndTime: year (2 octets), month, day, hour,
 	 * minutes, seconds, deci-seconds, direction from UTC, hours,
 	 * minutes */
@@ -843,6 +844,7 @@ ax_date_and_time(int64_t unix_ms, uint8_t out[11])
 	out[6] = (uint8_t)tm.tm_sec;
 	out[7] = (uint8_t)(unix_ms % 1000 / 100);
 	out[8] = '+';
+	return (11);
 }
 
 size_t

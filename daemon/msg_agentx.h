@@ -249,9 +249,10 @@ int		 ax_result_code(int last_result);
 /* npAlertState of an enum alert_state (inactive on a kept alert is
  * resolved(4)). */
 int		 ax_alert_state(int alert_state);
-/* SNMPv2-TC DateAndTime, 11 octets, UTC ('+', 0, 0), of a unix time in
- * ms; deci-seconds from the ms. */
-void		 ax_date_and_time(int64_t unix_ms, uint8_t out[11]);
+/* SNMPv2-TC DateAndTime, UTC ('+', 0, 0), of a unix time in ms, deci-
+ * seconds from the ms: returns its length, 11, or 8 (all zero: unknown)
+ * when there is no time (<= 0). */
+size_t		 ax_date_and_time(int64_t unix_ms, uint8_t out[11]);
 /* Length of the longest prefix of s of at most max bytes that does not
  * cut a UTF-8 sequence. */
 size_t		 ax_utf8_prefix(const char *s, size_t max);

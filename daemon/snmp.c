@@ -198,8 +198,8 @@ add_time(struct snmp *s, netsnmp_pdu *p, int obj, int64_t ms)
 {
 	uint8_t	b[11];
 
-	ax_date_and_time(ms, b);	/* SNMPv2-TC DateAndTime, UTC */
-	add_obj(s, p, obj, ASN_OCTET_STR, b, sizeof(b));
+	/* SNMPv2-TC DateAndTime, UTC (8 zero octets: no time) */
+	add_obj(s, p, obj, ASN_OCTET_STR, b, ax_date_and_time(ms, b));
 }
 
 static netsnmp_pdu *

@@ -1027,8 +1027,9 @@ test_values(void **state)
 	/* 2023-11-14 22:13:20.123 UTC */
 	ax_date_and_time(1700000000123LL, dt);
 	assert_memory_equal(dt, want, sizeof(want));
-	ax_date_and_time(-1, dt);
-	assert_int_equal(dt[0] | dt[1] | dt[8], 0);
+	assert_int_equal(ax_date_and_time(-1, dt), 8);
+	assert_int_equal(dt[0] | dt[1] | dt[7], 0);
+	assert_int_equal(ax_date_and_time(0, dt), 8);
 	/* UTF-8 cut on a character boundary */
 	assert_int_equal(ax_utf8_prefix("金水区", 100), 9);
 	assert_int_equal(ax_utf8_prefix("金水区", 9), 9);
