@@ -65,17 +65,6 @@ rl_is_stale(double d)
 
 /* ---- label sets (rules/labels.c keeps them sorted) ---- */
 
-static int
-strlist_has(const struct rl_strlist *l, const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return (1);
-	return (0);
-}
-
 /* Keep only the listed labels (keep != 0) or drop them (keep == 0). */
 static void
 lab_filter(struct np_labels *l, const struct rl_strlist *names, int keep)
@@ -83,7 +72,7 @@ lab_filter(struct np_labels *l, const struct rl_strlist *names, int keep)
 	size_t	i = 0;
 
 	while (i < l->n) {
-		if (strlist_has(names, l->v[i].name) != keep)
+		if (rl_strlist_has(names, l->v[i].name) != keep)
 			rl_labels_del(l, l->v[i].name);
 		else
 			i++;
@@ -108,9 +97,9 @@ lab_key(const struct np_labels *l, const struct rl_strlist *names, int mode)
 	k = o = xmalloc(len);
 	*o = '\0';
 	for (i = 0; i < l->n; i++) {
-		if (mode == KEY_ONLY && !strlist_has(names, l->v[i].name))
+		if (mode == KEY_ONLY && !rl_strlist_has(names, l->v[i].name))
 			continue;
-		if (mode == KEY_WITHOUT && (strlist_has(names, l->v[i].name) ||
+		if (mode == KEY_WITHOUT && (rl_strlist_has(names, l->v[i].name) ||
 		    strcmp(l->v[i].name, "__name__") == 0))
 			continue;
 		o += sprintf(o, "%zu:%s%zu:%s", strlen(l->v[i].name),

@@ -80,6 +80,8 @@ struct rl_expr {
 };
 
 int	rl_binop_is_cmp(enum rl_binop);
+/* Is s one of the list's names? */
+int	rl_strlist_has(const struct rl_strlist *, const char *s);
 int	rl_binop_is_set(enum rl_binop);
 
 #endif

@@ -628,8 +628,8 @@ strlist_add(struct rl_strlist *l, const char *s, size_t len)
 	l->n++;
 }
 
-static int
-strlist_has(const struct rl_strlist *l, const char *s)
+int
+rl_strlist_has(const struct rl_strlist *l, const char *s)
 {
 	size_t	i;
 
@@ -1229,7 +1229,7 @@ check_binary(struct parser *ps, struct rl_expr *e, size_t oppos)
 	}
 	if (e->matching == MATCH_ON)
 		for (i = 0; i < e->include.n; i++)
-			if (strlist_has(&e->mlabels, e->include.v[i])) {
+			if (rl_strlist_has(&e->mlabels, e->include.v[i])) {
 				perr(ps, oppos, "label \"%s\" must not occur "
 				    "in ON and GROUP clause at once",
 				    e->include.v[i]);
