@@ -48,6 +48,8 @@ int		 xasprintf(char **, const char *, ...)
 /* Monotonic and wall clocks, in nanoseconds. */
 uint64_t	 now_mono_ns(void);
 uint64_t	 now_wall_ns(void);
+/* Monotonic time of a kernel receive timestamp (wall ns; 0: none, now). */
+uint64_t	 rx_mono_ns(uint64_t rx_wall);
 
 /*
  * Parse a duration: a decimal integer and a unit (ms, s, m, h),

@@ -501,17 +501,6 @@ handle(struct responder *r, uint8_t *buf, size_t len,
 	answer(r, buf, len, from, fromlen, x);
 }
 
-/* Monotonic time of a kernel receive timestamp (wall), or of now. */
-static uint64_t
-arrival_mono(uint64_t rx_wall)
-{
-	uint64_t	mono = now_mono_ns(), wall = now_wall_ns();
-
-	if (rx_wall != 0 && rx_wall <= wall && wall - rx_wall < 1000000000)
-		return (mono - (wall - rx_wall));
-	return (mono);
-}
-
 static void
 readable(evutil_socket_t fd, short ev, void *arg)
 {
@@ -585,7 +574,7 @@ readable(evutil_socket_t fd, short ev, void *arg)
 				x.has_tos = 1;
 			}
 		}
-		x.arrival = arrival_mono(rx_wall);
+		x.arrival = rx_mono_ns(rx_wall);
 		handle(r, buf, (size_t)n, &from, msg.msg_namelen, &x);
 	}
 }

@@ -91,6 +91,17 @@ now_mono_ns(void)
 }
 
 uint64_t
+rx_mono_ns(uint64_t rx_wall)
+{
+	uint64_t	mono = now_mono_ns(), wall = now_wall_ns();
+
+	/* the packet's age in wall time; a clock step makes it absurd */
+	if (rx_wall != 0 && rx_wall <= wall && wall - rx_wall < 1000000000)
+		return (mono - (wall - rx_wall));
+	return (mono);
+}
+
+uint64_t
 now_wall_ns(void)
 {
 	return (clock_ns(CLOCK_REALTIME));

@@ -163,18 +163,6 @@ media_check(const struct probe_cfg *cfg, char *buf, size_t len,
 	return (NULL);
 }
 
-/* Monotonic time of a kernel receive timestamp (wall), or of now. */
-static uint64_t
-arrival_mono(uint64_t rx_wall)
-{
-	uint64_t	mono = now_mono_ns(), wall = now_wall_ns();
-
-	/* the packet's age in wall time; a clock step makes it absurd */
-	if (rx_wall != 0 && rx_wall <= wall && wall - rx_wall < 1000000000)
-		return (mono - (wall - rx_wall));
-	return (mono);
-}
-
 static uint64_t
 slot_ns(const struct media_run *m, unsigned i)
 {
@@ -435,7 +423,7 @@ media_read(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (!addr_match(m->run->addr, &from, 1))
 			continue;	/* not from the target */
-		if (media_got(m, buf, (size_t)n, arrival_mono(rx_wall)) == -1)
+		if (media_got(m, buf, (size_t)n, rx_mono_ns(rx_wall)) == -1)
 			return;
 	}
 }
