@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
 #include <yaml.h>
 
 #include "netprobed.h"
@@ -20,6 +21,7 @@
 #include "rules/labels.h"
 #include "rules/rule_file.h"
 #include "daemon/snmp.h"
+#include "daemon/watcher.h"
 #include "daemon/yamldoc.h"
 
 /*
@@ -852,11 +854,25 @@ rule_file_add(struct cfg_ctx *c, yaml_node_t *n, const char *path)
  * Prometheus); a plain path that does not exist is a mistake worth an
  * error, since nothing else would ever show it.
  */
+/* A path as written, relative to the directory of the config file. */
+char *
+cfg_relative_path(const char *config_file, const char *path)
+{
+	char	*dir, *full;
+
+	if (*path == '/')
+		return (xstrdup(path));
+	dir = xstrdup(config_file);
+	xasprintf(&full, "%s/%s", dirname(dir), path);
+	free(dir);
+	return (full);
+}
+
 static void
 rule_glob(struct cfg_ctx *c, yaml_node_t *n)
 {
 	const char	*pat;
-	char		*dir, *full;
+	char		*full;
 	glob_t		 g;
 	size_t		 i;
 	int		 rc;
@@ -864,13 +880,7 @@ rule_glob(struct cfg_ctx *c, yaml_node_t *n)
 	if ((pat = yd_scalar(&c->yd, n, "rule_files", "a file name or pattern")) ==
 	    NULL)
 		return;
-	if (*pat == '/')
-		full = xstrdup(pat);
-	else {
-		dir = xstrdup(c->yd.file);
-		xasprintf(&full, "%s/%s", dirname(dir), pat);
-		free(dir);
-	}
+	full = cfg_relative_path(c->yd.file, pat);
 	memset(&g, 0, sizeof(g));
 	rc = glob(full, GLOB_ERR, NULL, &g);
 	if (rc == GLOB_NOMATCH) {
@@ -923,6 +933,19 @@ top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 	else if (strcmp(key, "snmp") == 0) {
 		snmp_cfg_free(c->conf->snmp);
 		c->conf->snmp = snmp_config_parse(&c->yd, v);
+	} else if (strcmp(key, "watchers") == 0) {
+		watcher_cfgs_free(c->conf->watchers, c->conf->nwatchers);
+		c->conf->watchers = watchers_config_parse(&c->yd, v,
+		    &c->conf->nwatchers);
+	} else if (strcmp(key, "audit_log") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
+			return;
+		if (*s == '\0')
+			yd_error(&c->yd, v, "'audit_log': empty file name");
+		else {
+			free(c->conf->audit_path);
+			c->conf->audit_path = cfg_relative_path(c->yd.file, s);
+		}
 	}
 	else if (strcmp(key, "listen") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "ADDRESS:PORT")) == NULL)
@@ -939,7 +962,7 @@ static void
 config_parse(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const known[] = { "site", "listen", "defaults",
-	    "probes", "rule_files", "snmp" };
+	    "probes", "rule_files", "snmp", "watchers", "audit_log" };
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
 	const char		*why;
@@ -953,7 +976,8 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 
 	if (root->type != YAML_MAPPING_NODE) {
 		yd_error(&c->yd, root, "the configuration must be a mapping of "
-		    "keys (site, listen, defaults, probes, rule_files, snmp), got %s",
+		    "keys (site, listen, defaults, probes, rule_files, snmp, "
+		    "watchers, audit_log), got %s",
 		    yd_kind(root));
 		return;
 	}
@@ -978,6 +1002,18 @@ config_root(struct yamldoc *yd, yaml_node_t *root)
 	config_parse((struct cfg_ctx *)yd, root);
 }
 
+/* The digest the audit trail records for the configuration in force. */
+static void
+sha256_hex(const char *text, size_t len, char out[65])
+{
+	unsigned char	md[SHA256_DIGEST_LENGTH];
+	size_t		i;
+
+	SHA256((const unsigned char *)text, len, md);
+	for (i = 0; i < sizeof(md); i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 struct np_config *
 config_load_string(const char *name, const char *text, size_t len,
     struct cfg_errors *errs)
@@ -988,6 +1024,7 @@ config_load_string(const char *name, const char *text, size_t len,
 	memset(errs, 0, sizeof(*errs));
 	conf = xcalloc(1, sizeof(*conf));
 	conf->path = xstrdup(name);
+	sha256_hex(text, len, conf->sha256);
 	memset(&c, 0, sizeof(c));
 	c.yd.file = name;
 	c.yd.errs = errs;
@@ -1072,6 +1109,8 @@ config_free(struct np_config *conf)
 		rule_file_free(conf->rule_files[i]);
 	free(conf->rule_files);
 	snmp_cfg_free(conf->snmp);
+	watcher_cfgs_free(conf->watchers, conf->nwatchers);
+	free(conf->audit_path);
 	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);

@@ -39,6 +39,10 @@ struct np_daemon {
 	struct rules			*rules;
 	/* SNMP notifications (snmp.c) */
 	struct snmp			*snmp;
+	/* the passive watchers (watcher.c) */
+	struct watchers			*watchers;
+	/* the audit trail (audit.c), NULL without `audit_log:` */
+	struct audit			*audit;
 };
 
 /* sched.c */

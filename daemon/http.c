@@ -13,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "daemon/daemon.h"
+#include "daemon/watcher.h"
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -83,6 +84,8 @@ status_cb(struct evhttp_request *req, void *arg)
 	json_str(b, np_version);
 	evbuffer_add(b, ",", 1);
 	rules_status(d, b);
+	evbuffer_add(b, ",", 1);
+	watchers_status(d, b);
 	evbuffer_add(b, "}\n", 2);
 	reply(req, HTTP_OK, "OK", "application/json; charset=utf-8", b);
 	evbuffer_free(b);

@@ -20,7 +20,10 @@
 #include "daemon/daemon.h"
 #include "daemon/snmp.h"
 #include "daemon/agentx.h"
+#include "daemon/audit.h"
+#include "daemon/watcher.h"
 #include "probes/icmp_pkt.h"
+#include "rules/labels.h"
 #include "rules/rule_test.h"
 
 const char	*np_version = PACKAGE_VERSION;
@@ -34,6 +37,8 @@ usage(FILE *f)
 	    "usage: netprobed [-c FILE] [--check-config | --once] [-v | -q]\n"
 	    "       netprobed --responder ADDR:PORT\n"
 	    "       netprobed --test-rules FILE...\n"
+	    "       netprobed [-c FILE] --replay CAPTURE.pcap\n"
+	    "       netprobed --verify-audit FILE\n"
 	    "\n"
 	    "  -c, --config FILE   configuration (default %s)\n"
 	    "  -n, --check-config  validate the configuration and exit\n"
@@ -47,6 +52,13 @@ usage(FILE *f)
 	    "                      run rule unit tests (promtool test rules\n"
 	    "                      format) and exit (0: all passed, 1: some\n"
 	    "                      failed, 2: a file has errors); no config\n"
+	    "      --replay CAPTURE.pcap\n"
+	    "                      run the config's watchers over a capture\n"
+	    "                      and print the violations (0: none, 1: some,\n"
+	    "                      2: errors)\n"
+	    "      --verify-audit FILE\n"
+	    "                      check an audit trail's hash chain (0: intact,\n"
+	    "                      1: broken, 2: unreadable); no config\n"
 	    "  -v, --verbose       more logging (repeat for debug)\n"
 	    "  -q, --quiet         only warnings and errors\n"
 	    "  -V, --version       print the version and exit\n"
@@ -210,6 +222,39 @@ agentx_apply(struct np_daemon *d, const struct np_config *conf)
 		(void)agentx_start(d, c->agentx_master, c->base, c->base_len);
 }
 
+/*
+ * The audit trail follows `audit_log:`: opened, moved to another file,
+ * or closed; a record says which configuration is in force from now on.
+ */
+static void
+audit_apply(struct np_daemon *d, const struct np_config *old,
+    const struct np_config *conf)
+{
+	struct np_labels	 f = { NULL, 0 };
+	char			 err[512];
+
+	if (old != NULL && (old->audit_path == NULL ||
+	    conf->audit_path == NULL ||
+	    strcmp(old->audit_path, conf->audit_path) != 0)) {
+		audit_close(d->audit);
+		d->audit = NULL;
+	}
+	if (conf->audit_path == NULL)
+		return;
+	if (d->audit == NULL) {
+		if ((d->audit = audit_open(conf->audit_path, conf->sha256, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("audit trail: %s", err);
+			return;
+		}
+	} else
+		audit_set_config(d->audit, conf->sha256);
+	rl_labels_set(&f, "config", conf->path);
+	rl_labels_set(&f, "site", conf->site_name);
+	audit_record(d->audit, old == NULL ? "start" : "reload", &f);
+	rl_labels_free(&f);
+}
+
 /* SIGHUP: validate the new file completely, then swap. */
 static void
 reload(struct np_daemon *d)
@@ -240,10 +285,12 @@ reload(struct np_daemon *d)
 		return;
 	}
 	http_abort_probes(d, "configuration reloaded; try again");
+	audit_apply(d, d->conf, conf);
 	sched_apply(d, conf);
 	rules_apply(d, conf);
 	snmp_apply(d, conf);
 	agentx_apply(d, conf);
+	watchers_apply(d, conf);
 	config_free(d->conf);
 	d->conf = conf;
 	config_applied(d, 1);
@@ -275,9 +322,12 @@ daemon_free(struct np_daemon *d)
 
 	http_abort_probes(d, "netprobed is stopping");
 	agentx_stop(d);
+	watchers_free(d);
 	sched_stop(d);
 	rules_free(d);
 	snmp_free(d);
+	audit_close(d->audit);
+	d->audit = NULL;
 	http_stop(d);
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
@@ -311,10 +361,12 @@ run_daemon(struct np_config *conf)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
 			fatalx("cannot watch signal %d", signo[i]);
 	}
+	audit_apply(&d, NULL, conf);
 	sched_apply(&d, conf);
 	rules_apply(&d, conf);
 	snmp_apply(&d, conf);
 	agentx_apply(&d, conf);
+	watchers_apply(&d, conf);
 	snmp_notify_started(&d);
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
@@ -440,7 +492,7 @@ run_once(struct np_config *conf)
 }
 
 /* Long-only options: values no short option uses. */
-enum { OPT_TEST_RULES = 0x100 };
+enum { OPT_TEST_RULES = 0x100, OPT_REPLAY, OPT_VERIFY_AUDIT };
 
 int
 main(int argc, char *argv[])
@@ -451,13 +503,16 @@ main(int argc, char *argv[])
 		{ "once", no_argument, NULL, '1' },
 		{ "responder", required_argument, NULL, 'R' },
 		{ "test-rules", no_argument, NULL, OPT_TEST_RULES },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "verify-audit", required_argument, NULL, OPT_VERIFY_AUDIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char		*path = DEFAULT_CONFIG, *responder = NULL;
+	const char		*path = DEFAULT_CONFIG, *responder = NULL,
+				*replay = NULL, *verify = NULL;
 	struct np_config	*conf;
 	int			 ch, check = 0, once = 0, test_rules = 0,
 				    verbosity = LOG_LVL_INFO, rc;
@@ -479,6 +534,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_TEST_RULES:
 			test_rules = 1;
+			break;
+		case OPT_REPLAY:
+			replay = optarg;
+			break;
+		case OPT_VERIFY_AUDIT:
+			verify = optarg;
 			break;
 		case 'v':
 			verbosity++;
@@ -508,10 +569,14 @@ main(int argc, char *argv[])
 		return (rule_test_run(argv + optind, (size_t)(argc - optind),
 		    stdout, stderr));
 	}
-	if (optind != argc || (check && once)) {
+	if (optind != argc || (check && once) ||
+	    (verify != NULL && (check || once || replay != NULL)) ||
+	    (replay != NULL && (check || once))) {
 		usage(stderr);
 		return (2);
 	}
+	if (verify != NULL)
+		return (audit_verify(verify, stdout));
 	log_init(verbosity);
 	signal(SIGPIPE, SIG_IGN);
 	if (responder != NULL) {
@@ -526,6 +591,11 @@ main(int argc, char *argv[])
 
 	if ((conf = load(path, 0, NULL)) == NULL)
 		return (2);
+	if (replay != NULL) {
+		rc = watchers_replay(conf, replay, stdout, stderr);
+		config_free(conf);
+		return (rc);
+	}
 	if (check) {
 		printf("%s: OK (%zu probes, %zu targets)\n", path,
 		    conf->nprobes, count_targets(conf));

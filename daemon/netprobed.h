@@ -141,6 +141,7 @@ struct probe_cfg {
 
 struct rule_file;
 struct snmp_cfg;
+struct watcher_cfg;
 
 struct np_config {
 	char			*path;
@@ -157,6 +158,10 @@ struct np_config {
 	size_t			 nrule_files;
 	uint64_t		 evaluation_interval_ms;
 	struct snmp_cfg		*snmp;		/* NULL: no `snmp:` block */
+	struct watcher_cfg	**watchers;	/* `watchers:` (watcher.h) */
+	size_t			 nwatchers;
+	char			*audit_path;	/* `audit_log:`, NULL: none */
+	char			 sha256[65];	/* of the file, hex */
 };
 
 #define NP_DEFAULT_LISTEN	"127.0.0.1:9560"
@@ -203,6 +208,8 @@ void		 cfg_yaml_syntax_error(struct cfg_errors *, const char *file,
 		    const struct yaml_parser_s *);
 char		*cfg_read_file(const char *path, size_t *len,
 		    struct cfg_errors *);
+/* A path as written in config_file, made relative to its directory. */
+char		*cfg_relative_path(const char *config_file, const char *path);
 const struct probe_cfg *config_find_probe(const struct np_config *,
 		    const char *);
 
