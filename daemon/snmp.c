@@ -1074,6 +1074,11 @@ snmp_notify_isolation(struct np_daemon *d, const char *watcher,
 
 	if (s == NULL || s->nmgrs == 0)
 		return;
+	/* a scan of the segment must not become a storm of notifications */
+	if (!take_token(s)) {
+		series_add(s->m_limited[1], 1);
+		return;
+	}
 	e = ev_new(N_ISOLATION);
 	e->watcher = xstrdup(watcher);
 	e->src = xstrdup(src);

@@ -88,7 +88,11 @@ void		 snmp_free(struct np_daemon *);
 /* An alert transition from the rules (to firing, or resolved). */
 void		 snmp_notify_alert(struct np_daemon *, const struct alert *,
 		    int resolved);
-/* A leak the passive watcher saw (issue 6 calls it); never filtered. */
+/*
+ * A flow the passive watcher saw outside the allow-list, at its first
+ * sighting: never filtered by severity or labels, but under the global
+ * token bucket (counted as reason="global" when over it).
+ */
 void		 snmp_notify_isolation(struct np_daemon *, const char *watcher,
 		    const char *src, const char *dst, const char *proto,
 		    uint32_t port, int64_t first_seen_ms);
