@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <net/if.h>
+
 #include <errno.h>
 #include <glob.h>
 #include <libgen.h>
@@ -258,8 +260,17 @@ struct probe_parse {
 	yaml_node_t		*targets;
 	yaml_node_t		*interval, *timeout;
 	yaml_node_t		*source;
+	yaml_node_t		*expect, *control, *filter_hops;
 	int			 errors;
 };
+
+/* An interface or VRF device name as the kernel takes it. */
+static int
+valid_ifname(const char *s)
+{
+	return (*s != '\0' && strlen(s) < IFNAMSIZ && strpbrk(s, "/ \t:") ==
+	    NULL && strcmp(s, ".") != 0 && strcmp(s, "..") != 0);
+}
 
 static const struct opt_def *
 type_opt(const struct probe_type *t, const char *key)
@@ -579,9 +590,7 @@ probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 	} else if (strcmp(key, "interface") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "an interface name")) == NULL)
 			;
-		else if (*s == '\0' || strlen(s) >= sizeof(p->net.ifname) ||
-		    strpbrk(s, "/ \t:") != NULL || strcmp(s, ".") == 0 ||
-		    strcmp(s, "..") == 0)
+		else if (!valid_ifname(s))
 			yd_error(&c->yd, v, "'interface': \"%s\" is not an interface "
 			    "name (1 to 15 characters, no '/', ':' or spaces)",
 			    s);
@@ -590,6 +599,51 @@ probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 	} else if (strcmp(key, "fwmark") == 0) {
 		if (yd_uint(&c->yd, v, key, 1, UINT32_MAX, &u) == 0)
 			p->net.fwmark = (uint32_t)u;
+	} else if (strcmp(key, "vrf") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "a VRF device name")) == NULL)
+			;
+		else if (!valid_ifname(s))
+			yd_error(&c->yd, v, "'vrf': \"%s\" is not a device name "
+			    "(1 to 15 characters, no '/', ':' or spaces)", s);
+		else
+			snprintf(p->net.vrf, sizeof(p->net.vrf), "%s", s);
+	} else if (strcmp(key, "netns") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "a network namespace name")) ==
+		    NULL)
+			;
+		else if (!valid_name(s) || strcmp(s, ".") == 0 ||
+		    strcmp(s, "..") == 0)
+			yd_error(&c->yd, v, "'netns': \"%s\" is not a namespace "
+			    "name (1 to 64 letters, digits, '-', '_' or '.'; "
+			    "one of ip netns list)", s);
+		else
+			snprintf(p->net.netns, sizeof(p->net.netns), "%s", s);
+	} else if (strcmp(key, "expect") == 0 &&
+	    (o = type_opt(p->type, key)) != NULL && !(v->type ==
+	    YAML_SCALAR_NODE && strcmp((const char *)v->data.scalar.value,
+	    "blocked") == 0)) {
+		/* a type's own expectation (route: present or absent) */
+		parse_opt(c, o, v, p->opts);
+	} else if (strcmp(key, "expect") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "reachable or blocked")) ==
+		    NULL)
+			;
+		else if (strcmp(s, "blocked") == 0)
+			p->iso.blocked = 1;
+		else if (strcmp(s, "reachable") != 0)
+			yd_error(&c->yd, v, "'expect': \"%s\" is neither "
+			    "reachable nor blocked", s);
+		pp->expect = v;
+	} else if (strcmp(key, "control") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "a probe name")) != NULL) {
+			free(p->iso.control);
+			p->iso.control = xstrdup(s);
+		}
+		pp->control = v;
+	} else if (strcmp(key, "filter_hops") == 0) {
+		if (yd_uint(&c->yd, v, key, 1, 64, &u) == 0)
+			p->iso.filter_hops = (unsigned)u;
+		pp->filter_hops = v;
 	} else if ((o = type_opt(p->type, key)) != NULL) {
 		parse_opt(c, o, v, p->opts);
 	}
@@ -672,7 +726,8 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 {
 	static const char *const known[] = { "name", "type", "targets",
 	    "target", "interval", "timeout", "labels", "source",
-	    "interface", "fwmark" };
+	    "interface", "fwmark", "vrf", "netns", "expect", "control",
+	    "filter_hops" };
 	struct probe_parse	 pp;
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
@@ -757,6 +812,18 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 		    pp.interval : n, "probe '%s': timeout (%s) must be "
 		    "shorter than interval (%s)", p->name, t, iv);
 	}
+	if (p->net.ifname[0] != '\0' && p->net.vrf[0] != '\0')
+		yd_error(&c->yd, yd_mapping_value(&c->yd, n, "vrf"), "probe '%s': "
+		    "give either 'interface' or 'vrf', not both", p->name);
+	if (p->iso.blocked && (strcmp(p->type->name, "link") == 0 ||
+	    strcmp(p->type->name, "route") == 0))
+		yd_error(&c->yd, pp.expect, "probe '%s': a %s probe sends no "
+		    "packets and cannot be a negative probe (expect: blocked); "
+		    "use a route probe's expect: absent", p->name, p->type->name);
+	if (!p->iso.blocked && (pp.control != NULL || pp.filter_hops != NULL))
+		yd_error(&c->yd, pp.control ? pp.control : pp.filter_hops,
+		    "probe '%s': '%s' is for negative probes (expect: blocked)",
+		    p->name, pp.control ? "control" : "filter_hops");
 	if (c->yd.errs->n == before && p->type->check != NULL &&
 	    (msg = p->type->check(p, buf, sizeof(buf), &blame)) != NULL)
 		yd_error(&c->yd, blame ? yd_mapping_value(&c->yd, n, blame) : n,
@@ -773,11 +840,43 @@ probe_cfg_free(struct probe_cfg *p)
 		free(p->targets[i]);
 	free(p->targets);
 	free(p->addrs);
+	free(p->iso.control);
 	rl_labels_free(&p->labels);
 	if (p->type != NULL)
 		probe_opts_free(p->type, p->opts);
 	else
 		free(p->opts);
+}
+
+/*
+ * A negative probe's positive control: another probe, itself positive,
+ * whose packets leave the same way (same source, interface, VRF, fwmark
+ * and namespace), so its failure means the way out is down.
+ */
+static void
+check_control(struct cfg_ctx *c, yaml_node_t *entry, const struct probe_cfg *p)
+{
+	const struct probe_cfg	*ctl;
+	yaml_node_t		*v;
+
+	if (p->iso.control == NULL)
+		return;
+	v = yd_mapping_value(&c->yd, entry, "control");
+	if ((ctl = config_find_probe(c->conf, p->iso.control)) == NULL)
+		yd_error(&c->yd, v, "probe '%s': control \"%s\" is not a "
+		    "configured probe", p->name, p->iso.control);
+	else if (ctl == p)
+		yd_error(&c->yd, v, "probe '%s': a probe cannot be its own "
+		    "control", p->name);
+	else if (ctl->iso.blocked)
+		yd_error(&c->yd, v, "probe '%s': control '%s' is itself a "
+		    "negative probe (expect: blocked); the control must be "
+		    "one that should succeed", p->name, ctl->name);
+	else if (memcmp(&ctl->net, &p->net, sizeof(p->net)) != 0)
+		yd_error(&c->yd, v, "probe '%s': control '%s' leaves by another "
+		    "way (source, interface, vrf, fwmark or netns differ); it "
+		    "must share the negative probe's egress", p->name,
+		    ctl->name);
 }
 
 static void
@@ -811,6 +910,9 @@ parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 				break;
 			}
 	}
+	for (i = 0, it = n->data.sequence.items.start; i < conf->nprobes;
+	    i++, it++)
+		check_control(c, yd_node(&c->yd, *it), &conf->probes[i]);
 }
 
 /* ---- top level ----------------------------------------------------- */

@@ -14,6 +14,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/watcher.h"
+#include "probes/isolation.h"
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -58,6 +59,45 @@ metrics_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* "isolation": every negative probe's verdict and its evidence. */
+static void
+isolation_status(struct np_daemon *d, struct evbuffer *b)
+{
+	size_t	i, n = 0;
+
+	evbuffer_add_printf(b, "\"isolation\":[");
+	for (i = 0; i < d->nts; i++) {
+		const struct target_state	*ts = d->ts[i];
+
+		if (ts->iso == NULL || ts->iso->verdict < 0)
+			continue;
+		evbuffer_add_printf(b, "%s{\"probe\":", n++ ? "," : "");
+		json_str(b, ts->cfg->name);
+		evbuffer_add_printf(b, ",\"type\":");
+		json_str(b, ts->cfg->type->name);
+		evbuffer_add_printf(b, ",\"target\":");
+		json_str(b, ts->cfg->targets[ts->target]);
+		evbuffer_add_printf(b, ",\"verdict\":");
+		json_str(b, iso_verdict_name((enum iso_verdict)ts->iso->verdict));
+		evbuffer_add_printf(b, ",\"reason\":");
+		json_str(b, ts->iso->reason);
+		evbuffer_add_printf(b, ",\"from\":");
+		if (ts->iso->from[0] != '\0')
+			json_str(b, ts->iso->from);
+		else
+			evbuffer_add(b, "null", 4);
+		evbuffer_add_printf(b, ",\"control\":");
+		if (ts->cfg->iso.control != NULL)
+			json_str(b, ts->cfg->iso.control);
+		else
+			evbuffer_add(b, "null", 4);
+		evbuffer_add_printf(b, ",\"since\":");
+		json_time(b, ts->iso->since_ms);
+		evbuffer_add(b, "}", 1);
+	}
+	evbuffer_add(b, "]", 1);
+}
+
 /*
  * /status: the state a field engineer or a script wants at once, as
  * JSON: the site, every alert (pending, firing, recently resolved) and
@@ -84,6 +124,8 @@ status_cb(struct evhttp_request *req, void *arg)
 	json_str(b, np_version);
 	evbuffer_add(b, ",", 1);
 	rules_status(d, b);
+	evbuffer_add(b, ",", 1);
+	isolation_status(d, b);
 	evbuffer_add(b, ",", 1);
 	watchers_status(d, b);
 	evbuffer_add(b, "}\n", 2);
@@ -309,8 +351,14 @@ probe_req_done(struct probe_run *run, void *arg)
 	struct probe_req	*pr = arg;
 	struct evhttp_request	*req;
 	struct evbuffer		*b;
+	struct iso_judgement	 j;
 
 	target_state_record(pr->ts, run);
+	if (pr->ts->iso != NULL) {
+		/* one run, no cycle: its control is not consulted */
+		isolation_judge(run, IC_NONE, &j);
+		(void)isolation_record(pr->ts, &j);
+	}
 	/* the reply may close the connection: stop watching it first */
 	if ((req = probe_req_detach(pr)) != NULL) {
 		if ((b = evbuffer_new()) == NULL)

@@ -23,6 +23,7 @@
 #include "daemon/audit.h"
 #include "daemon/watcher.h"
 #include "probes/icmp_pkt.h"
+#include "probes/isolation.h"
 #include "rules/labels.h"
 #include "rules/rule_test.h"
 
@@ -329,6 +330,7 @@ daemon_free(struct np_daemon *d)
 	audit_close(d->audit);
 	d->audit = NULL;
 	http_stop(d);
+	isolation_shutdown();
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
 			probe_types[i]->shutdown();
@@ -431,14 +433,42 @@ once_pace(evutil_socket_t fd, short ev, void *arg)
 		evtimer_add(o->pacer, &tv);
 }
 
-static void
-print_once(const struct probe_run *run, FILE *f)
+/* --once: a control's runs are the same cycle as the negative ones. */
+static enum iso_control
+once_control(const struct once *o, const struct probe_cfg *cfg)
+{
+	size_t	i, n = 0;
+
+	if (cfg->iso.control == NULL)
+		return (IC_NONE);
+	for (i = 0; i < o->n; i++)
+		if (strcmp(o->runs[i]->cfg->name, cfg->iso.control) == 0) {
+			if (o->runs[i]->obs.result != PR_SUCCESS)
+				return (IC_FAILED);
+			n++;
+		}
+	return (n > 0 ? IC_OK : IC_UNKNOWN);
+}
+
+/* Returns whether the run is as expected (a negative one: blocked). */
+static int
+print_once(const struct once *o, const struct probe_run *run, FILE *f)
 {
 	const struct probe_obs	*obs = &run->obs;
 	const char		*word = probe_result_name(obs->result);
 	double			 lat = obs->duration, mn, avg, mx, jit;
 	char			 latency[32];
+	struct iso_judgement	 j;
 
+	if (run->cfg->iso.blocked) {
+		isolation_judge(run, once_control(o, run->cfg), &j);
+		fprintf(f, "%-20s %-5s %-24s %-12s %12s  %s%s%s (%s)\n",
+		    run->cfg->name, run->cfg->type->name,
+		    run->cfg->targets[run->target], iso_verdict_name(j.verdict),
+		    "-", j.reason, j.from[0] ? " from " : "", j.from,
+		    obs->detail);
+		return (j.verdict == IV_BLOCKED);
+	}
 	if (obs->result == PR_SUCCESS && run->cfg->type->success_word)
 		word = run->cfg->type->success_word;
 	if (obs->nrtt > 0) {
@@ -452,6 +482,7 @@ print_once(const struct probe_run *run, FILE *f)
 	fprintf(f, "%-20s %-5s %-24s %-12s %12s  %s\n", run->cfg->name,
 	    run->cfg->type->name, run->cfg->targets[run->target], word,
 	    latency, obs->detail);
+	return (obs->result == PR_SUCCESS);
 }
 
 static int
@@ -476,14 +507,14 @@ run_once(struct np_config *conf)
 
 	printf("%-20s %-5s %-24s %-12s %12s  %s\n", "PROBE", "TYPE", "TARGET",
 	    "RESULT", "LATENCY", "DETAIL");
-	for (i = 0; i < o.n; i++) {
-		print_once(o.runs[i], stdout);
-		failed += o.runs[i]->obs.result != PR_SUCCESS;
+	for (i = 0; i < o.n; i++)
+		failed += !print_once(&o, o.runs[i], stdout);
+	for (i = 0; i < o.n; i++)
 		probe_run_free(o.runs[i]);
-	}
 	printf("%zu of %zu succeeded\n", o.n - failed, o.n);
 	free(o.runs);
 	event_free(o.pacer);
+	isolation_shutdown();
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
 			probe_types[i]->shutdown();

@@ -118,11 +118,25 @@ struct np_labels {
 	size_t		 n;
 };
 
-/* Where a probe's packets leave from: common keys of every probe. */
+/*
+ * Where a probe's packets leave from: common keys of every probe.  Kept
+ * zeroed past the strings, so two contexts compare with memcmp().
+ */
 struct probe_net {
 	struct np_addr		 source;	/* family 0: kernel's choice */
 	char			 ifname[16];	/* "": any (SO_BINDTODEVICE) */
+	char			 vrf[16];	/* "": none (bound to the VRF) */
 	uint32_t		 fwmark;	/* 0: none (SO_MARK) */
+	char			 netns[64];	/* "": ours (/run/netns/NAME) */
+};
+
+/* A negative probe (`expect: blocked`; probes/isolation.c). */
+struct probe_iso {
+	int			 blocked;	/* expect: blocked */
+	char			*control;	/* positive control's name */
+	unsigned		 filter_hops;	/* RSTs from this near are
+						   the filter's forgeries */
+	struct np_sweep		*sweep;		/* sweep mode, or NULL */
 };
 
 struct probe_cfg {
@@ -135,6 +149,7 @@ struct probe_cfg {
 	uint64_t		 timeout_ms;
 	struct np_labels	 labels;
 	struct probe_net	 net;
+	struct probe_iso	 iso;
 	void			*opts;		/* type->opts_size bytes */
 	int			 line;		/* of the entry, 1-based */
 };
@@ -142,6 +157,7 @@ struct probe_cfg {
 struct rule_file;
 struct snmp_cfg;
 struct watcher_cfg;
+struct np_sweep;
 
 struct np_config {
 	char			*path;

@@ -13,6 +13,9 @@
 #include <event2/event.h>
 
 #include "daemon/daemon.h"
+#include "daemon/audit.h"
+#include "probes/isolation.h"
+#include "rules/labels.h"
 
 uint64_t
 sched_phase(size_t i, size_t n, uint64_t interval_ms)
@@ -57,6 +60,66 @@ arm(struct target_state *ts, uint64_t at)
 	evtimer_add(ts->tick, &tv);
 }
 
+/*
+ * The positive control of a negative probe: all its targets' latest
+ * runs succeeded, and recently enough to speak for this cycle (within
+ * its interval and timeout, plus a second of slack for the loop).
+ */
+static enum iso_control
+control_state(struct np_daemon *d, const struct probe_cfg *cfg)
+{
+	const struct probe_cfg	*ctl;
+	double			 now = (double)now_wall_ns() / 1e9, age;
+	size_t			 i, n = 0;
+
+	if (cfg->iso.control == NULL)
+		return (IC_NONE);
+	if ((ctl = config_find_probe(d->conf, cfg->iso.control)) == NULL)
+		return (IC_UNKNOWN);
+	age = (double)(ctl->interval_ms + ctl->timeout_ms) / 1e3 + 1;
+	for (i = 0; i < d->nts; i++) {
+		struct target_state	*c = d->ts[i];
+
+		if (c->cfg != ctl)
+			continue;
+		if (c->last_ok == -1 ||
+		    now - series_value(c->last_run) > age)
+			return (IC_UNKNOWN);
+		if (!c->last_ok)
+			return (IC_FAILED);
+		n++;
+	}
+	return (n > 0 ? IC_OK : IC_UNKNOWN);
+}
+
+/* A negative probe's run: its verdict, logged and audited on change. */
+static void
+judge(struct np_daemon *d, struct target_state *ts, struct probe_run *run)
+{
+	struct iso_judgement	 j;
+	struct np_labels	 f = { NULL, 0 };
+	const char		*was;
+
+	isolation_judge(run, control_state(d, ts->cfg), &j);
+	was = ts->iso->verdict < 0 ? "none" :
+	    iso_verdict_name((enum iso_verdict)ts->iso->verdict);
+	if (!isolation_record(ts, &j))
+		return;
+	log_msg(j.verdict == IV_LEAK ? LOG_LVL_WARN : LOG_LVL_INFO,
+	    "probe %s target %s: isolation %s (%s%s%s; was %s)", ts->cfg->name,
+	    ts->cfg->targets[ts->target], iso_verdict_name(j.verdict),
+	    j.reason, j.from[0] ? " from " : "", j.from, was);
+	rl_labels_set(&f, "probe", ts->cfg->name);
+	rl_labels_set(&f, "type", ts->cfg->type->name);
+	rl_labels_set(&f, "target", ts->cfg->targets[ts->target]);
+	rl_labels_set(&f, "verdict", iso_verdict_name(j.verdict));
+	rl_labels_set(&f, "reason", j.reason);
+	rl_labels_set(&f, "from", j.from);
+	rl_labels_set(&f, "previous", was);
+	audit_record(d->audit, "verdict", &f);
+	rl_labels_free(&f);
+}
+
 static void
 run_done(struct probe_run *run, void *arg)
 {
@@ -66,6 +129,11 @@ run_done(struct probe_run *run, void *arg)
 
 	ts->running = 0;
 	target_state_record(ts, run);
+	if (ts->iso != NULL) {
+		judge(ts->owner, ts, run);
+		ts->last_ok = ok;
+		return;
+	}
 	if (ts->last_ok != ok)
 		log_msg(ts->last_ok == -1 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		    "probe %s target %s: %s (%s%s%s)", ts->cfg->name,
@@ -110,6 +178,10 @@ reattach(struct target_state *ts)
 	struct series	*old[TS_MAX_EXTRA];
 	size_t		 i, j;
 
+	if (ts->cfg->iso.blocked)
+		isolation_attach(ts);
+	else
+		isolation_detach(ts);
 	if (ts->cfg->type->attach == NULL)
 		return;
 	memcpy(old, ts->extra, sizeof(old));

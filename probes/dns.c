@@ -599,6 +599,7 @@ dns_tcp_connected(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	r->connected = 1;
+	r->run->obs.connected = 1;
 	r->connect_s = since(r->t_connect);
 	probe_log(r->run, "tcp connected in %.3fms", r->connect_s * 1e3);
 	dns_tcp_send(r);

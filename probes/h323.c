@@ -737,6 +737,7 @@ call_connected(struct h323_run *h)
 	struct np_addr		 a;
 	char			 text[NP_ADDRSTRLEN] = "?";
 
+	run->obs.connected = 1;
 	if (getsockname(h->fd, (struct sockaddr *)&ss, &len) == 0) {
 		memset(&a, 0, sizeof(a));
 		memcpy(&a.ss, &ss, sizeof(ss));

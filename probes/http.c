@@ -2181,6 +2181,7 @@ http_connected(struct http_run *h)
 	char		 why[96];
 
 	h->t_conn = now_mono_ns();
+	h->run->obs.connected = 1;
 	h->phase[HP_CONNECT] += secs(h->t_hop, h->t_conn);
 	probe_log(h->run, "connected to %s:%d", h->url.host, h->url.port);
 	if (!h->url.tls) {

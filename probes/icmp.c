@@ -166,7 +166,7 @@ icmp_sock_get(struct event_base *base, int family, const struct icmp_opts *o,
 	s->family = family;
 	s->df = o->dont_fragment;
 	s->net = *net;
-	s->fd = probe_icmp_socket(family, &s->dgram);
+	s->fd = probe_icmp_socket(&s->net, family, &s->dgram);
 	if (s->fd == -1 || icmp_sock_setup(s) == -1) {
 		snprintf(why, whylen, "cannot open ICMP%s socket: %s",
 		    family == AF_INET6 ? "v6" : "", strerror(errno));

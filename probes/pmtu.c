@@ -281,7 +281,7 @@ pmtu_sock_get(struct probe_run *run)
 	s = xcalloc(1, sizeof(*s));
 	s->family = family;
 	s->net = *net;
-	s->fd = probe_icmp_socket(family, &s->dgram);
+	s->fd = probe_icmp_socket(&s->net, family, &s->dgram);
 	if (s->fd == -1 || pmtu_sock_setup(s) == -1) {
 		detail(run, "cannot open ICMP%s socket: %s",
 		    family == AF_INET6 ? "v6" : "", strerror(errno));

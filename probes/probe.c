@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <event2/event.h>
 
 #include "probes/probe.h"
+#include "probes/isolation.h"
 
 const struct probe_type *const probe_types[] = {
 	&probe_type_icmp,
@@ -99,10 +102,13 @@ probe_target_parse(const struct probe_type *t, const void *opts,
 int
 probe_net_apply(int fd, const struct probe_net *net, int family)
 {
-	int	mark = (int)net->fwmark;
+	int		 mark = (int)net->fwmark;
 
-	if (net->ifname[0] != '\0' && setsockopt(fd, SOL_SOCKET,
-	    SO_BINDTODEVICE, net->ifname, (socklen_t)strlen(net->ifname)) == -1)
+	/* a VRF is its master device: binding to it selects its table */
+	const char	*dev = net->ifname[0] != '\0' ? net->ifname : net->vrf;
+
+	if (dev[0] != '\0' && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev,
+	    (socklen_t)strlen(dev)) == -1)
 		return (-1);
 	if (net->fwmark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark,
 	    sizeof(mark)) == -1)
@@ -153,16 +159,53 @@ probe_recv(int fd, void *buf, size_t len, struct sockaddr_storage *from,
 	return (n);
 }
 
+/*
+ * netns: the socket is made inside the namespace and stays there (a
+ * socket belongs to the namespace it was created in), then the thread
+ * returns to ours.  setns(2) needs CAP_SYS_ADMIN.
+ */
 int
-probe_icmp_socket(int family, int *dgram)
+probe_net_socket(const struct probe_net *net, int family, int type, int proto)
+{
+	static int	 self = -1;
+	char		 path[96];
+	int		 ns, fd, saved;
+
+	if (net == NULL || net->netns[0] == '\0')
+		return (socket(family, type, proto));
+	if (self == -1 && (self = open("/proc/self/ns/net",
+	    O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	snprintf(path, sizeof(path), "/run/netns/%s", net->netns);
+	if ((ns = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (setns(ns, CLONE_NEWNET) == -1) {
+		saved = errno;
+		close(ns);
+		errno = saved;
+		return (-1);
+	}
+	fd = socket(family, type, proto);
+	saved = errno;
+	close(ns);
+	if (setns(self, CLONE_NEWNET) == -1)
+		fatalx("cannot return from network namespace %s: %s",
+		    net->netns, strerror(errno));
+	errno = saved;
+	return (fd);
+}
+
+int
+probe_icmp_socket(const struct probe_net *net, int family, int *dgram)
 {
 	int	proto = family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6, fd;
 
 	*dgram = 0;
-	fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	fd = probe_net_socket(net, family, SOCK_RAW | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, proto);
 	if (fd == -1 && (errno == EPERM || errno == EACCES)) {
-		fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    proto);
+		fd = probe_net_socket(net, family, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, proto);
 		*dgram = 1;
 	}
 	return (fd);
@@ -173,10 +216,13 @@ probe_socket(struct probe_run *run, int family, int type, int proto)
 {
 	int	fd;
 
-	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	fd = probe_net_socket(&run->cfg->net, family, type | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, proto);
 	if (fd == -1) {
 		snprintf(run->obs.detail, sizeof(run->obs.detail),
-		    "socket: %s", strerror(errno));
+		    "%s%s%ssocket: %s", run->cfg->net.netns[0] ? "netns " : "",
+		    run->cfg->net.netns, run->cfg->net.netns[0] ? ": " : "",
+		    strerror(errno));
 		return (-1);
 	}
 	if (probe_net_apply(fd, &run->cfg->net, family) == -1) {
@@ -310,6 +356,8 @@ run_end(struct probe_run *run, int timed_out)
 	run->active = 0;
 	if (run->deadline != NULL)
 		event_del(run->deadline);
+	if (run->watched)
+		isolation_unwatch(run);	/* reads what is queued first */
 	run->type->finish(run, timed_out);
 	run->obs.duration = (double)(now_mono_ns() - run->start_ns) / 1e9;
 }
@@ -364,6 +412,8 @@ probe_run_start(struct probe_run *run, struct event_base *base,
 	tv.tv_sec = (time_t)(cfg->timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(cfg->timeout_ms % 1000) * 1000;
 	evtimer_add(run->deadline, &tv);
+	if (cfg->iso.blocked)
+		isolation_watch(run);	/* before the first packet leaves */
 	cfg->type->start(run);
 }
 
@@ -500,6 +550,8 @@ target_state_new(struct store *st, const struct probe_cfg *cfg, size_t target)
 	    "netprobe_probe_schedule_lag_seconds", "", METRIC_GAUGE), NULL);
 	if (cfg->type->attach != NULL)
 		cfg->type->attach(ts);
+	if (cfg->iso.blocked)
+		isolation_attach(ts);
 	return (ts);
 }
 
@@ -545,6 +597,7 @@ target_state_free(struct target_state *ts)
 		store_release(ts->store, ts->runs[i]);
 	for (i = 0; i < TS_MAX_EXTRA; i++)
 		store_release(ts->store, ts->extra[i]);
+	isolation_detach(ts);
 	for (i = 0; i < ts->labels.n; i++) {
 		free(ts->labels.v[i].name);
 		free(ts->labels.v[i].value);

@@ -31,6 +31,21 @@ const char	*probe_result_name(enum probe_result);
 
 #define PROBE_MAX_SAMPLES	100	/* RTT samples kept from one run */
 
+/*
+ * What the isolation observer (probes/isolation.c) saw for a negative
+ * probe's run: an ICMP error quoting a packet to the target, a TCP RST
+ * from it.  The core fills it; types never do.
+ */
+struct probe_evidence {
+	int			 observed;	/* the raw sockets were open */
+	int			 icmp;		/* an ICMP error came back */
+	int			 icmp_v6;
+	uint8_t			 icmp_type, icmp_code;
+	char			 icmp_from[NP_ADDRSTRLEN];
+	int			 rst;		/* a TCP RST from the target */
+	int			 rst_hops;	/* its distance, from its TTL */
+};
+
 /* What one run observed.  Types fill what applies to them. */
 struct probe_obs {
 	enum probe_result	 result;
@@ -41,6 +56,8 @@ struct probe_obs {
 	unsigned		 received;
 	double			 rtt[PROBE_MAX_SAMPLES];	/* seconds */
 	unsigned		 nrtt;
+	int			 connected;	/* a TCP handshake completed */
+	struct probe_evidence	 ev;	/* negative probes only */
 };
 
 /*
@@ -115,6 +132,7 @@ struct probe_run {
 	void			*done_arg;
 	/* /probe?debug=true: the run's steps, if non-NULL (probe_log) */
 	struct evbuffer		*debug;
+	int			 watched;	/* by the isolation observer */
 	double			 lag;		/* seconds late vs. its slot */
 };
 
@@ -212,7 +230,15 @@ ssize_t		 probe_recv(int fd, void *buf, size_t len,
  * else an unprivileged datagram one (*dgram set: the kernel owns the
  * identifier and there is no IP header on receive).  -1 with errno.
  */
-int		 probe_icmp_socket(int family, int *dgram);
+int		 probe_icmp_socket(const struct probe_net *, int family,
+		    int *dgram);
+/*
+ * socket(2) inside the context's network namespace (netns:), else in
+ * ours; non-blocking and close-on-exec are the caller's flags.  -1 with
+ * errno.
+ */
+int		 probe_net_socket(const struct probe_net *, int family,
+		    int type, int proto);
 /* Apply a network context to any socket; -1 with errno on failure. */
 int		 probe_net_apply(int fd, const struct probe_net *, int family);
 /* Remaining time before the run's deadline (0 if passed). */
@@ -261,6 +287,8 @@ struct target_state {
 	int			 last_result;	/* enum probe_result, -1: none */
 	double			 last_duration;	/* seconds, of the last run */
 	uint64_t		 skipped;
+	/* negative probes (probes/isolation.c) */
+	struct iso_state	*iso;
 };
 
 struct target_state *target_state_new(struct store *, const struct probe_cfg *,

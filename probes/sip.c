@@ -510,6 +510,7 @@ sip_tcp_io(evutil_socket_t fd, short ev, void *arg)
 			return;
 		}
 		r->connected = 1;
+		run->obs.connected = 1;
 		probe_log(run, "connected");
 		if (sip_prepare(r) == -1)
 			return;
@@ -585,7 +586,7 @@ sip_start(struct probe_run *run)
 			return;
 		}
 	} else if (r->tcp)
-		r->connected = 1;
+		r->connected = run->obs.connected = 1;
 
 	if (r->tcp) {
 		r->ev = event_new(run->base, r->fd, EV_WRITE | EV_PERSIST,

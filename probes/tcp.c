@@ -41,6 +41,7 @@ static void
 tcp_end(struct probe_run *run, int err)
 {
 	probe_log(run, "%s", err ? strerror(err) : "connected");
+	run->obs.connected = err == 0;
 	if (err != 0)
 		snprintf(run->obs.detail, sizeof(run->obs.detail), "%s",
 		    strerror(err));
