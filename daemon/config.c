@@ -23,6 +23,7 @@
 #include "rules/labels.h"
 #include "rules/rule_file.h"
 #include "daemon/snmp.h"
+#include "daemon/sweep.h"
 #include "daemon/watcher.h"
 #include "daemon/yamldoc.h"
 
@@ -260,7 +261,7 @@ struct probe_parse {
 	yaml_node_t		*targets;
 	yaml_node_t		*interval, *timeout;
 	yaml_node_t		*source;
-	yaml_node_t		*expect, *control, *filter_hops;
+	yaml_node_t		*expect, *control, *filter_hops, *sweep;
 	int			 errors;
 };
 
@@ -640,6 +641,8 @@ probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 			p->iso.control = xstrdup(s);
 		}
 		pp->control = v;
+	} else if (strcmp(key, "sweep") == 0) {
+		pp->sweep = v;		/* once the type is known: below */
 	} else if (strcmp(key, "filter_hops") == 0) {
 		if (yd_uint(&c->yd, v, key, 1, 64, &u) == 0)
 			p->iso.filter_hops = (unsigned)u;
@@ -721,13 +724,49 @@ next:
 	}
 }
 
+/*
+ * sweep: instead of targets, for a negative probe whose targets are
+ * addresses; the range as written is its one target (label).
+ */
+static void
+parse_sweep(struct cfg_ctx *c, struct probe_parse *pp)
+{
+	struct probe_cfg	*p = pp->p;
+	char			 canon[256];
+
+	if (pp->targets != NULL) {
+		yd_error(&c->yd, pp->sweep, "probe '%s': give either 'targets' "
+		    "or 'sweep', not both", p->name);
+		return;
+	}
+	if (!p->iso.blocked) {
+		yd_error(&c->yd, pp->sweep, "probe '%s': 'sweep' is for negative "
+		    "probes (expect: blocked)", p->name);
+		return;
+	}
+	if (p->type->target_parse != NULL) {
+		yd_error(&c->yd, pp->sweep, "probe '%s': a %s probe's targets "
+		    "are not addresses; it cannot sweep", p->name,
+		    p->type->name);
+		return;
+	}
+	if ((p->iso.sweep = sweep_parse(&c->yd, pp->sweep,
+	    p->type->target_port != NP_PORT_NONE, canon,
+	    sizeof(canon))) == NULL)
+		return;
+	p->targets = xcalloc(1, sizeof(char *));
+	p->targets[0] = xstrdup(canon);
+	p->addrs = xcalloc(1, sizeof(*p->addrs));	/* len 0: per run */
+	p->ntargets = 1;
+}
+
 static void
 parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 {
 	static const char *const known[] = { "name", "type", "targets",
 	    "target", "interval", "timeout", "labels", "source",
 	    "interface", "fwmark", "vrf", "netns", "expect", "control",
-	    "filter_hops" };
+	    "filter_hops", "sweep" };
 	struct probe_parse	 pp;
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
@@ -800,7 +839,9 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	    where, types);
 	if (p->type == NULL)
 		return;
-	if (pp.targets == NULL)
+	if (pp.sweep != NULL)
+		parse_sweep(c, &pp);
+	else if (pp.targets == NULL)
 		yd_error(&c->yd, n, "probe '%s' has no 'targets'", p->name);
 	else
 		parse_targets(c, &pp);
@@ -841,6 +882,7 @@ probe_cfg_free(struct probe_cfg *p)
 	free(p->targets);
 	free(p->addrs);
 	free(p->iso.control);
+	sweep_cfg_free(p->iso.sweep);
 	rl_labels_free(&p->labels);
 	if (p->type != NULL)
 		probe_opts_free(p->type, p->opts);

@@ -7,6 +7,7 @@
 
 #include "daemon/netprobed.h"
 #include "probes/probe.h"
+#include "probes/isolation.h"
 
 struct evhttp;
 struct evhttp_bound_socket;
@@ -65,6 +66,16 @@ uint64_t	 sched_next(uint64_t now_ms, uint64_t last_ms, uint64_t phase_ms,
  */
 void		 sched_apply(struct np_daemon *, struct np_config *);
 void		 sched_stop(struct np_daemon *);
+/*
+ * A negative probe's positive control, as it stands now: its targets'
+ * latest runs, if recent enough to speak for this cycle.
+ */
+enum iso_control sched_control_state(struct np_daemon *,
+		    const struct probe_cfg *);
+/* A verdict changed (was: the previous one, -1 none): log and audit it. */
+struct iso_judgement;
+void		 sched_verdict(struct np_daemon *, struct target_state *,
+		    const char *target, const struct iso_judgement *, int was);
 
 /* responder.c: `netprobed --responder ADDR:PORT`, the far end of the
  * udp and media probes.  Runs until SIGTERM; returns the exit status. */

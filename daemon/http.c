@@ -15,6 +15,7 @@
 #include "daemon/daemon.h"
 #include "daemon/watcher.h"
 #include "probes/isolation.h"
+#include "daemon/sweep.h"
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -93,6 +94,7 @@ isolation_status(struct np_daemon *d, struct evbuffer *b)
 			evbuffer_add(b, "null", 4);
 		evbuffer_add_printf(b, ",\"since\":");
 		json_time(b, ts->iso->since_ms);
+		sweep_status(ts, b);
 		evbuffer_add(b, "}", 1);
 	}
 	evbuffer_add(b, "]", 1);
@@ -486,6 +488,7 @@ probe_cb(struct evhttp_request *req, void *arg)
 	pr->d = d;
 	pr->req = req;
 	pr->cfg = *tmpl;		/* borrows opts, labels, net */
+	pr->cfg.iso.sweep = NULL;	/* the given target, not the range */
 	pr->target = xstrdup(canon);
 	probe_target_parse(tmpl->type, tmpl->opts, target, &pr->addr, canon,
 	    sizeof(canon));

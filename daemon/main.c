@@ -21,6 +21,7 @@
 #include "daemon/snmp.h"
 #include "daemon/agentx.h"
 #include "daemon/audit.h"
+#include "daemon/sweep.h"
 #include "daemon/watcher.h"
 #include "probes/icmp_pkt.h"
 #include "probes/isolation.h"
@@ -395,10 +396,19 @@ run_daemon(struct np_config *conf)
  */
 #define ONCE_BATCH	50
 
+/* --once runs a sweep's every destination, each with its own copy. */
+struct once_dest {
+	struct probe_cfg	 cfg;
+	struct np_addr		 addr;
+	char			 text[NP_ADDRSTRLEN];
+	char			*targets[1];
+};
+
 struct once {
 	struct event_base	*base;
 	struct np_config	*conf;
 	struct probe_run	**runs;
+	struct once_dest	**dests;	/* per run, for sweeps */
 	size_t			 n, started, pending;
 	size_t			 probe, target;	/* next to start */
 	struct event		*pacer;
@@ -413,6 +423,13 @@ once_done(struct probe_run *run, void *arg)
 		event_base_loopbreak(o->base);
 }
 
+static size_t
+once_ntargets(const struct probe_cfg *p)
+{
+	return (p->iso.sweep != NULL ? (size_t)p->iso.sweep->total :
+	    p->ntargets);
+}
+
 static void
 once_pace(evutil_socket_t fd, short ev, void *arg)
 {
@@ -421,13 +438,31 @@ once_pace(evutil_socket_t fd, short ev, void *arg)
 	size_t		 k;
 
 	for (k = 0; k < ONCE_BATCH && o->started < o->n; k++) {
-		while (o->target >= o->conf->probes[o->probe].ntargets) {
+		const struct probe_cfg	*p;
+		struct once_dest	*od;
+
+		while (o->target >= once_ntargets(&o->conf->probes[o->probe])) {
 			o->probe++;
 			o->target = 0;
 		}
+		p = &o->conf->probes[o->probe];
 		o->runs[o->started] = xcalloc(1, sizeof(struct probe_run));
-		probe_run_start(o->runs[o->started++], o->base,
-		    &o->conf->probes[o->probe], o->target++, once_done, o);
+		if (p->iso.sweep == NULL) {
+			probe_run_start(o->runs[o->started++], o->base, p,
+			    o->target++, once_done, o);
+			continue;
+		}
+		od = o->dests[o->started] = xcalloc(1, sizeof(*od));
+		sweep_destination(p->iso.sweep, o->target++, &od->addr,
+		    od->text, sizeof(od->text));
+		od->cfg = *p;
+		od->cfg.iso.sweep = NULL;
+		od->targets[0] = od->text;
+		od->cfg.targets = od->targets;
+		od->cfg.addrs = &od->addr;
+		od->cfg.ntargets = 1;
+		probe_run_start(o->runs[o->started++], o->base, &od->cfg, 0,
+		    once_done, o);
 	}
 	if (o->started < o->n)
 		evtimer_add(o->pacer, &tv);
@@ -495,8 +530,11 @@ run_once(struct np_config *conf)
 	if ((o.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	o.conf = conf;
-	o.n = o.pending = count_targets(conf);
+	for (i = 0; i < conf->nprobes; i++)
+		o.n += once_ntargets(&conf->probes[i]);
+	o.pending = o.n;
 	o.runs = xcalloc(o.n, sizeof(*o.runs));
+	o.dests = xcalloc(o.n, sizeof(*o.dests));
 	if ((o.pacer = evtimer_new(o.base, once_pace, &o)) == NULL)
 		fatalx("evtimer_new failed");
 	if (o.n > 0) {
@@ -509,8 +547,11 @@ run_once(struct np_config *conf)
 	    "RESULT", "LATENCY", "DETAIL");
 	for (i = 0; i < o.n; i++)
 		failed += !print_once(&o, o.runs[i], stdout);
-	for (i = 0; i < o.n; i++)
+	for (i = 0; i < o.n; i++) {
 		probe_run_free(o.runs[i]);
+		free(o.dests[i]);
+	}
+	free(o.dests);
 	printf("%zu of %zu succeeded\n", o.n - failed, o.n);
 	free(o.runs);
 	event_free(o.pacer);

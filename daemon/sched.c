@@ -14,6 +14,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/audit.h"
+#include "daemon/sweep.h"
 #include "probes/isolation.h"
 #include "rules/labels.h"
 
@@ -65,8 +66,8 @@ arm(struct target_state *ts, uint64_t at)
  * runs succeeded, and recently enough to speak for this cycle (within
  * its interval and timeout, plus a second of slack for the loop).
  */
-static enum iso_control
-control_state(struct np_daemon *d, const struct probe_cfg *cfg)
+enum iso_control
+sched_control_state(struct np_daemon *d, const struct probe_cfg *cfg)
 {
 	const struct probe_cfg	*ctl;
 	double			 now = (double)now_wall_ns() / 1e9, age;
@@ -92,32 +93,39 @@ control_state(struct np_daemon *d, const struct probe_cfg *cfg)
 	return (n > 0 ? IC_OK : IC_UNKNOWN);
 }
 
+void
+sched_verdict(struct np_daemon *d, struct target_state *ts, const char *target,
+    const struct iso_judgement *j, int was)
+{
+	struct np_labels	 f = { NULL, 0 };
+	const char		*prev = was < 0 ? "none" :
+				    iso_verdict_name((enum iso_verdict)was);
+
+	log_msg(j->verdict == IV_LEAK ? LOG_LVL_WARN : LOG_LVL_INFO,
+	    "probe %s target %s: isolation %s (%s%s%s; was %s)", ts->cfg->name,
+	    target, iso_verdict_name(j->verdict), j->reason,
+	    j->from[0] ? " from " : "", j->from, prev);
+	rl_labels_set(&f, "probe", ts->cfg->name);
+	rl_labels_set(&f, "type", ts->cfg->type->name);
+	rl_labels_set(&f, "target", target);
+	rl_labels_set(&f, "verdict", iso_verdict_name(j->verdict));
+	rl_labels_set(&f, "reason", j->reason);
+	rl_labels_set(&f, "from", j->from);
+	rl_labels_set(&f, "previous", prev);
+	audit_record(d->audit, "verdict", &f);
+	rl_labels_free(&f);
+}
+
 /* A negative probe's run: its verdict, logged and audited on change. */
 static void
 judge(struct np_daemon *d, struct target_state *ts, struct probe_run *run)
 {
 	struct iso_judgement	 j;
-	struct np_labels	 f = { NULL, 0 };
-	const char		*was;
+	int			 was = ts->iso->verdict;
 
-	isolation_judge(run, control_state(d, ts->cfg), &j);
-	was = ts->iso->verdict < 0 ? "none" :
-	    iso_verdict_name((enum iso_verdict)ts->iso->verdict);
-	if (!isolation_record(ts, &j))
-		return;
-	log_msg(j.verdict == IV_LEAK ? LOG_LVL_WARN : LOG_LVL_INFO,
-	    "probe %s target %s: isolation %s (%s%s%s; was %s)", ts->cfg->name,
-	    ts->cfg->targets[ts->target], iso_verdict_name(j.verdict),
-	    j.reason, j.from[0] ? " from " : "", j.from, was);
-	rl_labels_set(&f, "probe", ts->cfg->name);
-	rl_labels_set(&f, "type", ts->cfg->type->name);
-	rl_labels_set(&f, "target", ts->cfg->targets[ts->target]);
-	rl_labels_set(&f, "verdict", iso_verdict_name(j.verdict));
-	rl_labels_set(&f, "reason", j.reason);
-	rl_labels_set(&f, "from", j.from);
-	rl_labels_set(&f, "previous", was);
-	audit_record(d->audit, "verdict", &f);
-	rl_labels_free(&f);
+	isolation_judge(run, sched_control_state(d, ts->cfg), &j);
+	if (isolation_record(ts, &j))
+		sched_verdict(d, ts, ts->cfg->targets[ts->target], &j, was);
 }
 
 static void
@@ -154,6 +162,8 @@ tick(evutil_socket_t fd, short ev, void *arg)
 		ts->skipped++;
 		log_debug("probe %s target %s: previous run still going, "
 		    "skipped", ts->cfg->name, ts->cfg->targets[ts->target]);
+	} else if (ts->cfg->iso.sweep != NULL) {
+		sweep_tick(d, ts);
 	} else {
 		if (ts->run == NULL)
 			ts->run = xcalloc(1, sizeof(*ts->run));
@@ -259,6 +269,7 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 					probe_run_abort(nts[n]->run);
 					nts[n]->run->cfg = NULL;
 				}
+				sweep_abort(nts[n]);
 				nts[n]->running = 0;
 				nts[n]->cfg = &conf->probes[i];
 				nts[n]->target = t;
@@ -277,8 +288,10 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			n++;
 		}
 	for (i = 0; i < nold; i++)
-		if (!taken[i])
+		if (!taken[i]) {
+			sweep_free(old[i]);
 			target_state_free(old[i]);
+		}
 	free(taken);
 	free(old);
 
@@ -298,8 +311,10 @@ sched_stop(struct np_daemon *d)
 {
 	size_t	i;
 
-	for (i = 0; i < d->nts; i++)
+	for (i = 0; i < d->nts; i++) {
+		sweep_free(d->ts[i]);
 		target_state_free(d->ts[i]);
+	}
 	free(d->ts);
 	d->ts = NULL;
 	d->nts = 0;

@@ -287,8 +287,9 @@ struct target_state {
 	int			 last_result;	/* enum probe_result, -1: none */
 	double			 last_duration;	/* seconds, of the last run */
 	uint64_t		 skipped;
-	/* negative probes (probes/isolation.c) */
+	/* negative probes (probes/isolation.c), sweeps (daemon/sweep.c) */
 	struct iso_state	*iso;
+	struct sweep_run	*sweep;
 };
 
 struct target_state *target_state_new(struct store *, const struct probe_cfg *,

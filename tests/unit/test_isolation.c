@@ -22,6 +22,7 @@
 #include "daemon/netprobed.h"
 #include "probes/probe.h"
 #include "probes/isolation.h"
+#include "daemon/sweep.h"
 
 /* ---- parsers ------------------------------------------------------- */
 
@@ -385,6 +386,53 @@ static const struct bad bad[] = {
 	  "t.yaml:2:61: probe 'r': a route probe sends no packets and cannot "
 	  "be a negative probe (expect: blocked); use a route probe's expect: "
 	  "absent" },
+	{ "sweep on a positive probe",
+	  "probes:\n"
+	  "  - {name: s, type: tcp, sweep: {prefixes: [10.9.0.0/30], ports: [80]}}\n",
+	  "t.yaml:2:33: probe 's': 'sweep' is for negative probes (expect: "
+	  "blocked)" },
+	{ "sweep and targets",
+	  "probes:\n"
+	  "  - {name: s, type: tcp, expect: blocked, targets: ['10.0.0.1:1'],\n"
+	  "     sweep: {prefixes: [10.9.0.0/30], ports: [80]}}\n",
+	  "t.yaml:3:13: probe 's': give either 'targets' or 'sweep', not both" },
+	{ "sweep without ports on tcp",
+	  "probes:\n"
+	  "  - {name: s, type: tcp, expect: blocked, sweep: {prefixes: 10.9.0.0/30}}\n",
+	  "t.yaml:2:50: 'sweep' needs 'ports' for this probe type" },
+	{ "sweep with ports on icmp",
+	  "probes:\n"
+	  "  - {name: s, type: icmp, expect: blocked,\n"
+	  "     sweep: {prefixes: 10.9.0.0/30, ports: [1]}}\n",
+	  "t.yaml:3:44: 'ports': this probe type's targets have no port" },
+	{ "sweep of an http probe",
+	  "probes:\n"
+	  "  - {name: s, type: http, expect: blocked,\n"
+	  "     sweep: {prefixes: 10.9.0.0/30}}\n",
+	  "t.yaml:3:13: probe 's': a http probe's targets are not addresses; it "
+	  "cannot sweep" },
+	{ "sweep prefix too wide",
+	  "probes:\n"
+	  "  - {name: s, type: icmp, expect: blocked, sweep: {prefixes: [10.0.0.0/8]}}\n",
+	  "t.yaml:2:63: 'prefixes': 10.0.0.0/8 has 2^24 addresses; a sweep "
+	  "covers at most 65536 destinations (split the range or use a longer "
+	  "prefix)" },
+	{ "sweep too many destinations",
+	  "probes:\n"
+	  "  - {name: s, type: tcp, expect: blocked,\n"
+	  "     sweep: {prefixes: [10.0.0.0/16], ports: [22, 80]}}\n",
+	  "t.yaml:3:13: 'sweep' covers 131072 destinations (prefixes x ports); "
+	  "at most 65536" },
+	{ "sweep per_interval",
+	  "probes:\n"
+	  "  - {name: s, type: icmp, expect: blocked,\n"
+	  "     sweep: {prefixes: 10.9.0.0/30, per_interval: 65}}\n",
+	  "t.yaml:3:51: 'per_interval' must be between 1 and 64, got 65" },
+	{ "sweep bad prefix",
+	  "probes:\n"
+	  "  - {name: s, type: icmp, expect: blocked, sweep: {prefixes: [10.9/30]}}\n",
+	  "t.yaml:2:63: 'prefixes': invalid prefix \"10.9/30\": not an "
+	  "IP address or prefix like 10.20.0.0/16 or 2001:db8::/32" },
 	{ "vrf name",
 	  "probes:\n"
 	  "  - {name: n, type: tcp, targets: ['10.0.0.1:80'], vrf: a/b}\n",
@@ -447,6 +495,48 @@ test_config_good(void **state)
 	config_free(c);
 }
 
+static void
+test_sweep(void **state)
+{
+	static const char	y[] =
+	    "probes:\n"
+	    "  - {name: s, type: tcp, expect: blocked, sweep: {prefixes:\n"
+	    "     [10.9.0.0/31, 10.9.1.7/32, \"fd00::fe/127\"], ports: [22, 80]}}\n"
+	    "  - {name: i, type: icmp, expect: blocked,\n"
+	    "     sweep: {prefixes: 10.8.0.254/31, per_interval: 1}}\n";
+	static const char *const want[] = {
+		"10.9.0.0:22", "10.9.0.0:80", "10.9.0.1:22", "10.9.0.1:80",
+		"10.9.1.7:22", "10.9.1.7:80", "[fd00::fe]:22", "[fd00::fe]:80",
+		"[fd00::ff]:22", "[fd00::ff]:80",
+	};
+	struct cfg_errors	 errs;
+	struct np_config	*c;
+	struct np_addr		 a;
+	char			 text[NP_ADDRSTRLEN];
+	size_t			 i;
+
+	(void)state;
+	c = config_load_string("t.yaml", y, strlen(y), &errs);
+	if (c == NULL)
+		fail_msg("%s", errs.msg[0]);
+	assert_int_equal(c->probes[0].ntargets, 1);
+	assert_string_equal(c->probes[0].targets[0],
+	    "10.9.0.0/31 10.9.1.7 fd00::fe/127 ports 22,80");
+	assert_int_equal(c->probes[0].iso.sweep->total, NP_NELEM(want));
+	assert_int_equal(c->probes[0].iso.sweep->per_interval, 4);
+	for (i = 0; i < NP_NELEM(want); i++) {
+		sweep_destination(c->probes[0].iso.sweep, i, &a, text,
+		    sizeof(text));
+		assert_string_equal(text, want[i]);
+		assert_int_equal(addr_port(&a), i % 2 ? 80 : 22);
+	}
+	/* host bits cleared; no port; carries across a byte */
+	assert_string_equal(c->probes[1].targets[0], "10.8.0.254/31");
+	sweep_destination(c->probes[1].iso.sweep, 1, &a, text, sizeof(text));
+	assert_string_equal(text, "10.8.0.255");
+	config_free(c);
+}
+
 int
 main(void)
 {
@@ -457,6 +547,7 @@ main(void)
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_config_bad),
 		cmocka_unit_test(test_config_good),
+		cmocka_unit_test(test_sweep),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
