@@ -169,7 +169,7 @@ static const struct bad_case bad_cases[] = {
 	    1,
 	    "t.yaml:5:5: unknown key 'cont' in probe 'a' (known: name, "
 	    "type, targets, target, interval, timeout, labels, source, "
-	    "interface, fwmark, vrf, netns, expect, control, filter_hops; "
+	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep; "
 	    "icmp options: count, packet_interval, "
 	    "size, dont_fragment, ttl)", NULL },
 	{ "icmp option on a tcp probe",
@@ -181,7 +181,7 @@ static const struct bad_case bad_cases[] = {
 	    1,
 	    "t.yaml:5:5: unknown key 'count' in probe 'a' (known: name,"
 	    " type, targets, target, interval, timeout, labels, source,"
-	    " interface, fwmark, vrf, netns, expect, control, filter_hops;"
+	    " interface, fwmark, vrf, netns, expect, control, filter_hops, sweep;"
 	    " tcp options: port)", NULL },
 	{ "duplicate top-level key",
 	    "listen: 127.0.0.1:1\n"
