@@ -44,6 +44,7 @@ struct np_daemon {
 	struct watchers			*watchers;
 	/* the audit trail (audit.c), NULL without `audit_log:` */
 	struct audit			*audit;
+	struct series			*audit_errors;
 };
 
 /* sched.c */

@@ -14,6 +14,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/watcher.h"
+#include "daemon/audit.h"
 #include "probes/isolation.h"
 #include "daemon/sweep.h"
 
@@ -30,6 +31,15 @@ http_render_metrics(struct np_daemon *d, struct evbuffer *b)
 		    "/probe requests running now (at most 32).", METRIC_GAUGE,
 		    NULL, 0), NULL, NULL);
 	series_set(d->probe_inflight, (double)d->nprobe_reqs);
+	if (d->conf->audit_path != NULL) {
+		if (d->audit_errors == NULL)
+			d->audit_errors = store_series(d->store, store_family(
+			    d->store, "netprobe_audit_write_errors_total",
+			    "Audit trail records that could not be written "
+			    "whole (see the log).", METRIC_COUNTER, NULL, 0),
+			    NULL, NULL);
+		series_set(d->audit_errors, (double)audit_write_errors());
+	}
 	store_render(d->store, b);
 	procstat_render(b, d->start_time);
 }

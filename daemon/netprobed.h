@@ -32,6 +32,11 @@ struct family;
  * (null for NaN and infinities), an RFC 3339 UTC time (null for <= 0).
  */
 void		 json_str(struct evbuffer *, const char *);
+/*
+ * Length (1-4) of the valid UTF-8 sequence at p within avail bytes, or 0
+ * (RFC 3629: overlong forms, surrogates, values past U+10FFFF are not).
+ */
+size_t		 utf8_seq_len(const unsigned char *p, size_t avail);
 void		 json_num(struct evbuffer *, double);
 void		 json_time(struct evbuffer *, int64_t unix_ms);
 

@@ -343,16 +343,14 @@ valid_label_name(const char *s)
 	return (1);
 }
 
-/*
- * Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one
- * (overlong forms, surrogates and values past U+10FFFF are not).
- */
-static size_t
-utf8_len(const unsigned char *p)
+size_t
+utf8_seq_len(const unsigned char *p, size_t avail)
 {
 	uint32_t	cp;
 	size_t		n, i;
 
+	if (avail == 0)
+		return (0);
 	if (p[0] < 0x80)
 		return (1);
 	if (p[0] >= 0xc2 && p[0] <= 0xdf)
@@ -362,6 +360,8 @@ utf8_len(const unsigned char *p)
 	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
 		n = 4, cp = p[0] & 0x07;
 	else
+		return (0);
+	if (avail < n)
 		return (0);
 	for (i = 1; i < n; i++) {
 		if ((p[i] & 0xc0) != 0x80)
@@ -390,7 +390,8 @@ json_str(struct evbuffer *b, const char *s)
 			evbuffer_add_printf(b, "\\u%04x", *p++);
 			continue;
 		}
-		if ((n = utf8_len(p)) == 0) {
+		/* NUL-terminated: a NUL is never a continuation byte */
+		if ((n = utf8_seq_len(p, SIZE_MAX)) == 0) {
 			/* not UTF-8 (a peer's header, say): U+FFFD */
 			evbuffer_add(b, "\\ufffd", 6);
 			p++;

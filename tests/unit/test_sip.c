@@ -794,7 +794,8 @@ static const struct {
 	{ "    transprt: tcp\n",
 	    "t.yaml:5:5: unknown key 'transprt' in probe 'mcu' (known: name, "
 	    "type, targets, target, interval, timeout, labels, source, "
-	    "interface, fwmark; sip options: port, transport, request_uri, "
+	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep; "
+	    "sip options: port, transport, request_uri, "
 	    "from, to, valid_status_codes, user_agent)" },
 };
 
