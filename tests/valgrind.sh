@@ -56,6 +56,12 @@ snmp:
 probes:
   - {name: lo, type: icmp, targets: [127.0.0.1, "::1"], count: 2, packet_interval: 50ms}
   - {name: closed, type: tcp, targets: ["127.0.0.1:1"]}
+  # negative probes: the observer's raw sockets, a control, a sweep
+  - {name: neg, type: tcp, targets: ["127.0.0.1:1"], expect: blocked,
+     control: lo, filter_hops: 1}
+  - {name: negsweep, type: tcp, expect: blocked,
+     sweep: {prefixes: [127.0.9.0/31], ports: [1], per_interval: 1}}
+audit_log: audit.jsonl
 YAML
 "${vg[@]}" "$BUILD/netprobed" -c "$tmp/a.yaml" --once >/dev/null 2>"$tmp/once.err" || {
 	rc=$?; [ $rc -eq 1 ] || { echo "FAILED: --once under valgrind (rc $rc)"; cat "$tmp/once.err"; status=1; }
@@ -65,6 +71,10 @@ pid=$!
 end=$((SECONDS + 30))
 until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^probe_success{probe="closed"'; do
 	[ $SECONDS -ge $end ] && { echo "FAILED: daemon under valgrind never served metrics"; status=1; break; }
+	sleep 0.1
+done
+until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^netprobe_isolation_sweep_passes_total{probe="negsweep".*} [1-9]'; do
+	[ $SECONDS -ge $end ] && { echo "FAILED: the sweep never completed a pass under valgrind"; status=1; break; }
 	sleep 0.1
 done
 # rules: an alert fires, /status shows it
