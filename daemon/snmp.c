@@ -53,7 +53,7 @@ enum { N_ALERT_FIRING = 1, N_ALERT_RESOLVED, N_ISOLATION, N_RELOAD_FAILED,
 enum { O_SITE = 1, O_SITE_DISPLAY, O_ALERT_NAME, O_SEVERITY, O_STATE,
     O_VALUE, O_SUMMARY, O_DESCRIPTION, O_LABELS, O_ACTIVE_SINCE,
     O_EVENT_TIME, O_SEQUENCE, O_WATCHER, O_SOURCE, O_DESTINATION,
-    O_PROTOCOL, O_PORT, O_FIRST_SEEN, O_REASON, O_DROPPED };
+    O_PROTOCOL, O_PORT, O_FIRST_SEEN, O_REASON, O_DROPPED, O_KIND };
 
 /* npAlertState */
 enum { ST_PENDING = 2, ST_FIRING = 3, ST_RESOLVED = 4 };
@@ -70,6 +70,7 @@ struct event_msg {
 	int64_t			 active_ms;
 	/* isolation violations (the watcher) */
 	char			*watcher, *src, *dst, *proto;
+	int			 vkind;		/* npViolationKind */
 	uint32_t		 port;
 	int64_t			 first_ms;
 	/* others */
@@ -248,6 +249,8 @@ build_pdu(struct snmp *s, const struct qent *qe, int inform)
 		u = e->port;
 		add_obj(s, p, O_PORT, ASN_UNSIGNED, &u, sizeof(u));
 		add_time(s, p, O_FIRST_SEEN, e->first_ms);
+		l = e->vkind;
+		add_obj(s, p, O_KIND, ASN_INTEGER, &l, sizeof(l));
 		break;
 	case N_RELOAD_FAILED:
 		add_str(s, p, O_REASON, e->reason);
@@ -1066,9 +1069,13 @@ notify_plain(struct np_daemon *d, int kind, const char *reason)
 
 void
 snmp_notify_isolation(struct np_daemon *d, const char *watcher,
-    const char *src, const char *dst, const char *proto, uint32_t port,
-    int64_t first_seen_ms)
+    const char *kind, const char *src, const char *dst, const char *proto,
+    uint32_t port, int64_t first_seen_ms)
 {
+	/* npViolationKind's enumeration, in order from 1 */
+	static const char *const kinds[] = { "egress", "ingress",
+	    "foreign_mcu", "listen_only" };
+	size_t			 i;
 	struct snmp		*s = d->snmp;
 	struct event_msg	*e;
 
@@ -1086,6 +1093,9 @@ snmp_notify_isolation(struct np_daemon *d, const char *watcher,
 	e->proto = xstrdup(proto);
 	e->port = port;
 	e->first_ms = first_seen_ms;
+	for (i = 0; i < NP_NELEM(kinds); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			e->vkind = (int)i + 1;
 	fan_out(s, e, NULL);
 	ev_unref(e);
 }

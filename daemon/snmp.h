@@ -90,12 +90,13 @@ void		 snmp_notify_alert(struct np_daemon *, const struct alert *,
 		    int resolved);
 /*
  * A flow the passive watcher saw outside the allow-list, at its first
- * sighting: never filtered by severity or labels, but under the global
+ * sighting (kind: egress, ingress, foreign_mcu, listen_only): never
+ * filtered by severity or labels, but under the global
  * token bucket (counted as reason="global" when over it).
  */
 void		 snmp_notify_isolation(struct np_daemon *, const char *watcher,
-		    const char *src, const char *dst, const char *proto,
-		    uint32_t port, int64_t first_seen_ms);
+		    const char *kind, const char *src, const char *dst,
+		    const char *proto, uint32_t port, int64_t first_seen_ms);
 void		 snmp_notify_reload_failed(struct np_daemon *,
 		    const char *reason);
 void		 snmp_notify_started(struct np_daemon *);

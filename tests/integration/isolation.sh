@@ -8,7 +8,10 @@
 # /status, the log and the audit trail; the hole is a leak within one
 # probe interval, raises the shipped IsolationLeak alert and reaches
 # snmptrapd; a dead uplink (the positive control fails) is inconclusive,
-# never blocked; a missing route is inconclusive (local).
+# never blocked; a missing route is inconclusive (local).  A passive
+# watcher on the gateway's internet uplink agrees: nothing of the
+# segment's crosses it while the filter holds; with the hole, it names
+# each new flow within about a second, notifies snmptrapd and audits it.
 #
 #   seg  s0   10.30.0.2/24   fd00:30::2/64   default via the gateway
 #   gw   sg0  10.30.0.1/24   fd00:30::1/64   netprobed, nftables, snmptrapd
@@ -120,7 +123,10 @@ listener()
 {
 	local ns=$1 host=$2 port=$3
 
-	X "$ns" "$PYTHON3" -c '
+	# ip netns exec execs the program: $! is the peer's own PID (through
+	# the X function it would be a subshell's, and the peer would outlive
+	# the test)
+	ip netns exec "$ns" "$PYTHON3" -c '
 import socket, sys
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
@@ -147,7 +153,7 @@ doNotRetainNotificationLogs yes
 authCommunity log public
 format2 TRAP %.4y-%.2m-%.2l %.2h:%.2j:%.2k from=%b sec=[%P] %V| %v\n
 END
-X "$GW" env SNMP_PERSISTENT_DIR="$T/persist" MIBS= "$SNMPTRAPD" -f -On \
+ip netns exec "$GW" env SNMP_PERSISTENT_DIR="$T/persist" MIBS= "$SNMPTRAPD" -f -On \
     -Lf "$T/trapd.log" -C -c "$T/trapd.conf" "udp:127.0.0.1:$TRAP_PORT" \
     </dev/null >/dev/null 2>&1 &
 register_pid $!
@@ -181,9 +187,18 @@ probes:
      control: control, filter_hops: 1, labels: {component: isolation},
      sweep: {prefixes: [10.99.0.8/29], ports: [80], per_interval: 4}}
 snmp:
+  # the hole opens a dozen flows and alerts at once: this test is about
+  # delivery, not the storm limit (snmp_limits.sh tests that)
+  rate_limit: {rate: 100, burst: 100}
   managers:
     - {name: nms, address: "127.0.0.1:$TRAP_PORT", community: public,
        mode: trap}
+# the passive side: what really leaves by the gateway's internet uplink
+watchers:
+  - name: uplink
+    interface: in0
+    segment: ["10.30.0.0/24", "fd00:30::/64"]
+    allow: ["10.20.0.0/24"]
 END
 
 cat >"$T/np-wrap" <<EOF
@@ -288,6 +303,13 @@ forbidden meta l4proto tcp reject with tcp reset
 check inet-web blocked rst_from_filter 10.99.0.10 \
     "forged RST (1 hop, filter_hops 1): blocked, reason rst_from_filter"
 
+# While the filter held (drop, reject, forged RST), nothing of the
+# segment's crossed the uplink: the watcher agrees with the probes.
+scrape
+is "$(metric_value netprobe_watcher_violations_total watcher=uplink kind=egress)" 0 \
+    "the watcher on the uplink saw no egress while the filter held"
+is "$(metric_value netprobe_watcher_up watcher=uplink)" 1 "netprobe_watcher_up 1"
+
 # the hole: a leak within one probe interval
 forbidden accept
 t0=$(date +%s%N)
@@ -314,6 +336,35 @@ is "$(metric_value probe_success probe=inet-web)" 0 "probe_success 0 on a leak"
 like "$(grep 'probe inet-web target 10.99.0.10:80: isolation leak' "$LOG")" \
     'warning: probe inet-web target 10\.99\.0\.10:80: isolation leak \(handshake; was blocked\)' \
     "logged as a warning, with the verdict it replaces"
+
+# the watcher: the probes' own packets now cross the uplink
+egress_seen()
+{
+	scrape && _num_cmp "$(metric_value netprobe_watcher_violations_total \
+	    watcher=uplink kind=egress)" '>' 0
+}
+wait_for 5 egress_seen
+ok $? "the watcher counts egress violations once the hole is open" ||
+	diag "$(metric_lines netprobe_watcher_violations_total)"
+like "$(grep 'watcher uplink: egress violation' "$LOG")" \
+    'warning: watcher uplink: egress violation: tcp 10\.30\.0\.2 -> 10\.99\.0\.10:80' \
+    "the watcher's warning names the flow"
+# a fresh flow from a segment host: how soon the watcher names it
+t0=$(date +%s%N)
+X "$SEG" "$PYTHON3" -c '
+import socket
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect(("10.99.0.10", 8443))
+except OSError:
+    pass
+' 2>/dev/null
+fresh_flow() { grep -q 'egress violation: tcp 10\.30\.0\.2 -> 10\.99\.0\.10:8443' "$LOG"; }
+wait_for 5 fresh_flow
+ok $? "a new flow (to port 8443) is logged by the watcher" || diag_file "$LOG"
+t1=$(date +%s%N)
+diag "the watcher logged the new flow $(( (t1 - t0) / 1000000 )) ms after the connection attempt began"
 
 # /status names it
 status_has_leak()
@@ -360,6 +411,36 @@ sys.exit(0 if any(x["trap"] == B + ".0.1" and
 wait_for 8 trap_seen
 ok $? "snmptrapd received the IsolationLeak firing notification" ||
 	diag_file "$T/trapd.log"
+# and the watcher's own: netprobeIsolationViolation, kind egress(1)
+violation_trap()
+{
+	"$PYTHON3" "$top_srcdir/tests/peers/trapd_log.py" "$T/trapd.log" |
+	    "$PYTHON3" -c '
+import json, sys
+B = sys.argv[1]
+v = lambda x, n: str(x["vars"].get(B + ".1.1.%d.0" % n))
+sys.exit(0 if any(x["trap"] == B + ".0.3" and
+    (v(x, 13), v(x, 14), v(x, 15), v(x, 16), v(x, 17), v(x, 21)) ==
+    ("uplink", "10.30.0.2", "10.99.0.10", "tcp", "80", "1")
+    for x in json.load(sys.stdin)) else 1)
+' ".$B"
+}
+wait_for 8 violation_trap
+ok $? "snmptrapd received netprobeIsolationViolation for 10.30.0.2 -> 10.99.0.10 tcp/80, egress" ||
+	diag "$("$PYTHON3" "$top_srcdir/tests/peers/trapd_log.py" "$T/trapd.log")"
+violation_alert()
+{
+	http_get "$(np_url /status)" || return 1
+	"$PYTHON3" -c '
+import json, sys
+s = json.loads(sys.argv[1])
+assert any(a["labels"].get("alertname") == "IsolationViolation" and
+           a["labels"].get("watcher") == "uplink" and
+           a["labels"].get("kind") == "egress" and a["state"] == "firing"
+           for a in s["alerts"])' "$HTTP_BODY"
+}
+wait_for 8 violation_alert
+ok $? "the shipped rule IsolationViolation fires for the uplink watcher"
 
 # ---- the positive control ---------------------------------------------
 
@@ -405,6 +486,13 @@ ok $? "audit trail: inet-web blocked -> leak (handshake)" ||
 	diag_file "$T/audit.jsonl"
 audit_has inconclusive control_failed leak
 ok $? "audit trail: inet-web leak -> inconclusive (control_failed)"
+"$PYTHON3" -c '
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if any(r["kind"] == "violation" and r.get("watcher") == "uplink"
+    and r.get("violation") == "egress" and r.get("dst") == "10.99.0.10"
+    for r in rs) else 1)' "$T/audit.jsonl"
+ok $? "audit trail: the watcher's egress violation"
 out=$("$NETPROBED" --verify-audit "$T/audit.jsonl" 2>&1)
 is "$?" 0 "the audit trail's hash chain verifies" || diag "$out"
 

@@ -89,7 +89,8 @@ NOBJ[netprobeAlertFiring]=$ALERT_OBJS
 NOBJ[netprobeAlertResolved]=$ALERT_OBJS
 NOBJ[netprobeIsolationViolation]="npSiteName npSiteDisplayName npWatcherName
     npViolationSource npViolationDestination npViolationProtocol
-    npViolationPort npViolationFirstSeen npEventTime npSequence"
+    npViolationPort npViolationFirstSeen npViolationKind npEventTime
+    npSequence"
 NOBJ[netprobeConfigReloadFailed]="npSiteName npSiteDisplayName npReason
     npEventTime npSequence"
 NOBJ[netprobeDaemonStarted]="npSiteName npSiteDisplayName npEventTime
@@ -149,6 +150,7 @@ NODES=(
 	"npViolationFirstSeen|scalar|B.1.1.18 ; $D ; $AFN"
 	"npReason|scalar|B.1.1.19 ; $U ; $AFN"
 	"npDroppedCount|scalar|B.1.1.20 ; Counter32 ; $AFN"
+	"npViolationKind|scalar|B.1.1.21 ; INTEGER {egress(1), ingress(2), foreignMcu(3), listenOnly(4)} ; $AFN"
 	"npAlertTable|table|B.1.2 ; not-accessible"
 	"npAlertEntry|row|B.1.2.1 ; not-accessible ; { npAlertIndex }"
 	"npAlertIndex|column|B.1.2.1.1 ; Unsigned32 (1..4294967295) ; not-accessible"
@@ -314,6 +316,7 @@ setv npViolationPort u 443 "Gauge32: 443"
 setv npViolationFirstSeen x 07EA0B1C110A1E052B0000 "STRING: 2026-11-28,17:10:30.5,+0:0"
 setv npReason s "$REASON" "STRING: $REASON"
 setv npDroppedCount c 42 "Counter32: 42"
+setv npViolationKind i 3 "INTEGER: foreignMcu(3)"
 declare -A SUB
 for row in "${NODES[@]}"; do
 	IFS='|' read -r name kind sig <<<"$row"
