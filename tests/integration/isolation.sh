@@ -47,6 +47,12 @@ EXT="npiso-$$-ext"
 INET="npiso-$$-inet"
 B=1.3.6.1.4.1.8072.9999.9999.7457
 
+# ---- the example ------------------------------------------------------
+
+out=$("$NETPROBED" -c "$top_srcdir/examples/isolation.yaml" --check-config 2>&1)
+is "$?:$out" "0:$top_srcdir/examples/isolation.yaml: OK (5 probes, 6 targets)" \
+    "examples/isolation.yaml passes --check-config"
+
 # ---- topology -------------------------------------------------------
 
 for ns in "$SEG" "$GW" "$EXT" "$INET"; do
