@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 #
 # Where probes leave from: the common keys source, interface
-# (SO_BINDTODEVICE) and fwmark (SO_MARK), shown on tcp and icmp probes in
+# (SO_BINDTODEVICE), vrf, fwmark (SO_MARK) and netns (setns), shown on
+# tcp and icmp probes in
 # two namespaces joined by a veth, with a second interface (a veth whose
 # other end stays in A) beside it and a policy-routing rule on a mark.
 #
@@ -69,6 +70,14 @@ probes:
   - {name: ping-via-veth, type: icmp, target: 10.214.0.2, interface: vA, count: 1}
   - {name: ping-via-dummy, type: icmp, target: 10.214.0.2, interface: d0, count: 1}
   - {name: ping-marked, type: icmp, target: 10.214.0.2, fwmark: 16, count: 1}
+  # vrf: binds to the VRF's master device; this kernel may lack the vrf
+  # module, so a plain device stands in: the same SO_BINDTODEVICE path
+  - {name: vrf-veth, type: tcp, target: "10.214.0.2:5555", vrf: vA}
+  - {name: vrf-dummy, type: tcp, target: "10.214.0.2:5555", vrf: d0}
+  # netns: the socket is made in B, where 10.214.0.2 is local and
+  # 10.214.9.1 is reached through A; a ping from B to A's d0 address
+  - {name: from-b, type: tcp, target: "10.214.0.2:5555", netns: $B}
+  - {name: ping-from-b, type: icmp, target: 10.214.9.1, netns: $B, count: 1}
 YAML
 once "$T/ctx.yaml"
 is "$(result plain)" open "no context: the connect succeeds"
@@ -90,6 +99,14 @@ isnt "$(result ping-via-dummy)" reply "icmp with interface: d0: no reply" ||
 	diag "$OUT"
 is "$(result ping-marked)" unreachable "icmp with fwmark 16: unreachable" ||
 	diag "$OUT"
+is "$(result vrf-veth)" open "vrf: vA (bound like a VRF master): open"
+is "$(result vrf-dummy)" timeout "vrf: d0: the connect times out" ||
+	diag "$OUT"
+is "$(result from-b)" open "netns: B: the socket is made in B, open"
+like "$(cat "$T/peers.log")" '10\.214\.0\.2$' \
+    "and the peer saw the connection come from its own address (in B)" ||
+	diag_file "$T/peers.log"
+is "$(result ping-from-b)" reply "icmp with netns: B reaches A's 10.214.9.1"
 is "$RC" 1 "--once exits 1: some probes fail"
 
 cat >"$T/bad.yaml" <<YAML
@@ -99,5 +116,14 @@ YAML
 once "$T/bad.yaml"
 is "$(result x)" error "interface: nosuch0 (absent): a local error"
 like "$OUT" 'No such device' "saying the device does not exist"
+
+cat >"$T/badns.yaml" <<YAML
+probes:
+  - {name: y, type: tcp, target: "10.214.0.2:5555", netns: npctx-$$-none}
+YAML
+once "$T/badns.yaml"
+is "$(result y)" error "netns: a namespace that does not exist: a local error"
+like "$OUT" "netns npctx-$$-none: socket: No such file or directory" \
+    "saying which namespace is missing"
 
 done_testing
