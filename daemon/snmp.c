@@ -959,6 +959,7 @@ send_alert(struct snmp *s, struct spacing *sp, struct event_msg *e,
 	if (sp != NULL) {
 		sp->sent_ms = (int64_t)(now_mono_ns() / 1000000);
 		sp->sent_state = e->state;
+		log_debug("snmp: alert %s: state %d sent", sp->key, e->state);
 	}
 	fan_out(s, e, l);
 }
@@ -979,6 +980,8 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		if (sp->held != NULL &&
 		    now - sp->sent_ms >= (int64_t)s->cfg->alert_spacing_ms) {
 			/* only the latest state, if the manager lacks it */
+			log_debug("snmp: alert %s: spacing over, held state %d, "
+			    "sent %d", sp->key, sp->held->state, sp->sent_state);
 			if (sp->held->state != sp->sent_state)
 				send_alert(s, sp, sp->held, &sp->labels);
 			ev_unref(sp->held);
@@ -1039,6 +1042,9 @@ snmp_notify_alert(struct np_daemon *d, const struct alert *a, int resolved)
 		}
 		sp = &s->sp[i];
 		if (now - sp->sent_ms < (int64_t)s->cfg->alert_spacing_ms) {
+			log_debug("snmp: alert %s: state %d held (sent %lldms "
+			    "ago)", lab, e->state,
+			    (long long)(now - sp->sent_ms));
 			/* too soon: hold it, replacing what was held */
 			ev_unref(sp->held);
 			rl_labels_free(&sp->labels);
@@ -1046,6 +1052,23 @@ snmp_notify_alert(struct np_daemon *d, const struct alert *a, int resolved)
 			rl_labels_copy(&sp->labels, &a->labels);
 			series_add(s->m_limited[0], 1);
 			return;
+		}
+		/*
+		 * The spacing is over before the sweep sent what was held:
+		 * this transition is newer, and what was held must never
+		 * follow it to the manager.  If the alert is back in the
+		 * state the manager last heard, the flap in between is
+		 * coalesced: the manager already has the latest state.
+		 */
+		if (sp->held != NULL) {
+			ev_unref(sp->held);
+			sp->held = NULL;
+			rl_labels_free(&sp->labels);
+			if (e->state == sp->sent_state) {
+				series_add(s->m_limited[0], 1);
+				ev_unref(e);
+				return;
+			}
 		}
 	}
 	send_alert(s, sp, e, &a->labels);

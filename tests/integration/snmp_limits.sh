@@ -70,7 +70,7 @@ snmp:
   managers:
     - {name: nms, address: "127.0.0.1:$TRAP_PORT", community: public, mode: trap}
 END
-start_netprobed "$T/np.yaml" "$T/np1.log" || bail_out "netprobed did not start"
+start_netprobed "$T/np.yaml" "$T/np1.log" -v -v || bail_out "netprobed did not start"
 
 # The alert's last transition (resolved) comes at the first evaluation
 # after $end; it may be held for up to the spacing plus one sweep (1 s),
@@ -87,7 +87,14 @@ cmp_ok "$sent" '<' "$transitions" \
     "spacing 3s: fewer notifications ($sent) than transitions ($transitions)"
 cmp_ok "$sent" '>=' 2 "but the manager did hear of it"
 is "$(last_state)" 4 \
-    "the last notification says resolved(4), the state the alert ended in"
+    "the last notification says resolved(4), the state the alert ended in" || {
+	diag "$(grep -E 'alert \{alertname="Flap"|snmp: alert' "$T/np1.log")"
+	diag "$(notes '[(var(x,5), x["vars"][".1.3.6.1.2.1.1.3.0"]) for x in r if trap(x) in ("1", "2")]')"
+}
+# a held state must never reach the manager after a newer one
+is "$(notes 'all(a != b for a, b in zip(*[[var(x,5) for x in r if trap(x) in ("1", "2")][i:] for i in (0, 1)]))')" True \
+    "the notifications alternate firing/resolved: no stale held state after a newer one" ||
+	diag "$(notes '[var(x,5) for x in r if trap(x) in ("1", "2")]')"
 times=$(notes '[x["vars"][".1.3.6.1.2.1.1.3.0"] for x in r if trap(x) in ("1", "2")]')
 is "$("$PYTHON3" -c '
 import sys
