@@ -655,18 +655,9 @@ N "$GW" route del default
 
 # ---- the daemon -------------------------------------------------------
 
-cat >"$T/np-wrap" <<EOF
-#!/bin/sh
-exec ip netns exec $GW "$NETPROBED" "\$@"
-EOF
-cat >"$T/curl-wrap" <<EOF
-#!/bin/sh
-exec ip netns exec $GW curl "\$@"
-EOF
-chmod +x "$T/np-wrap" "$T/curl-wrap"
-CURL=$T/curl-wrap
+in_netns "$GW"
 LOG=$T/netprobed.log
-NETPROBED=$T/np-wrap start_netprobed "$T/district.yaml" "$LOG" ||
+NETPROBED=$NPW start_netprobed "$T/district.yaml" "$LOG" ||
 	bail_out "netprobed did not start in $GW"
 
 # success_is PROBE VALUE: probe_success of the probe's target (scraped)

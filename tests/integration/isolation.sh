@@ -207,17 +207,7 @@ watchers:
     allow: ["10.20.0.0/24"]
 END
 
-cat >"$T/np-wrap" <<EOF
-#!/bin/sh
-exec ip netns exec $GW "$NETPROBED" "\$@"
-EOF
-cat >"$T/curl-wrap" <<EOF
-#!/bin/sh
-exec ip netns exec $GW curl "\$@"
-EOF
-chmod +x "$T/np-wrap" "$T/curl-wrap"
-CURL=$T/curl-wrap
-NPW=$T/np-wrap
+in_netns "$GW"
 
 # ---- --once: the table and the exit status ------------------------------
 

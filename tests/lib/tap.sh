@@ -504,6 +504,20 @@ start_netprobed()
 
 # ---- helpers ----------------------------------------------------------
 
+# in_netns NS: NPW runs netprobed inside network namespace NS, and CURL
+# (what http_get and scrape use) curls inside it: netprobed's listener is
+# then on that namespace's loopback.  Both exec, so $! is the program's.
+in_netns()
+{
+	printf '#!/bin/sh\nexec ip netns exec %s "%s" "$@"\n' "$1" "$NETPROBED" \
+	    >"$TAP_TMPDIR/np-wrap"
+	printf '#!/bin/sh\nexec ip netns exec %s curl "$@"\n' "$1" \
+	    >"$TAP_TMPDIR/curl-wrap"
+	chmod +x "$TAP_TMPDIR/np-wrap" "$TAP_TMPDIR/curl-wrap"
+	NPW=$TAP_TMPDIR/np-wrap
+	CURL=$TAP_TMPDIR/curl-wrap
+}
+
 # capture_canary PORT FILE: dumpcap and tshark say "Capturing on" before
 # the capture really runs; send UDP canaries to 127.0.0.1:PORT (a closed
 # port inside the capture filter, decoded as nothing) until one is in FILE
