@@ -13,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "daemon/daemon.h"
+#include "daemon/statuspage.h"
 #include "daemon/watcher.h"
 #include "daemon/audit.h"
 #include "probes/isolation.h"
@@ -159,69 +160,18 @@ healthz_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* /: the status page for the field engineer (statuspage.c). */
 static void
-html_escape(struct evbuffer *b, const char *s)
-{
-	for (; *s != '\0'; s++)
-		switch (*s) {
-		case '<':
-			evbuffer_add_printf(b, "&lt;");
-			break;
-		case '>':
-			evbuffer_add_printf(b, "&gt;");
-			break;
-		case '&':
-			evbuffer_add_printf(b, "&amp;");
-			break;
-		case '"':
-			evbuffer_add_printf(b, "&quot;");
-			break;
-		default:
-			evbuffer_add(b, s, 1);
-		}
-}
-
-static void
-index_cb(struct evhttp_request *req, void *arg)
+page_cb(struct evhttp_request *req, void *arg)
 {
 	struct np_daemon	*d = arg;
-	struct evbuffer		*b;
-	const char		*title;
-	size_t			 i;
+	struct evbuffer		*b = evbuffer_new();
 
-	if (strcmp(evhttp_request_get_uri(req), "/") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
+	if (b == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
-	title = d->conf->site_display_name ? d->conf->site_display_name :
-	    d->conf->site_name;
-	evbuffer_add_printf(b, "<!DOCTYPE html>\n<html><head><meta charset="
-	    "\"utf-8\"><title>netprobed ");
-	html_escape(b, title);
-	evbuffer_add_printf(b, "</title></head><body>\n<h1>netprobed: ");
-	html_escape(b, title);
-	evbuffer_add_printf(b, "</h1>\n<p>Version %s. <a href=\"/metrics\">"
-	    "Metrics</a> &middot; <a href=\"/healthz\">Health</a></p>\n"
-	    "<table border=\"1\" cellpadding=\"4\"><tr><th>probe</th>"
-	    "<th>type</th><th>target</th><th>last result</th></tr>\n",
-	    np_version);
-	for (i = 0; i < d->nts; i++) {
-		const struct target_state *ts = d->ts[i];
-
-		evbuffer_add_printf(b, "<tr><td>");
-		html_escape(b, ts->cfg->name);
-		evbuffer_add_printf(b, "</td><td>%s</td><td>",
-		    ts->cfg->type->name);
-		html_escape(b, ts->cfg->targets[ts->target]);
-		evbuffer_add_printf(b, "</td><td>%s</td></tr>\n",
-		    ts->last_ok == -1 ? "pending" : ts->last_ok ? "up" :
-		    "DOWN");
-	}
-	evbuffer_add_printf(b, "</table>\n</body></html>\n");
+	status_page_render(d, b);
 	reply(req, HTTP_OK, "OK", "text/html; charset=utf-8", b);
 	evbuffer_free(b);
 }
@@ -243,7 +193,7 @@ http_start(struct np_daemon *d, const struct np_addr *listen)
 	evhttp_set_cb(http, "/healthz", healthz_cb, d);
 	evhttp_set_cb(http, "/status", status_cb, d);
 	evhttp_set_cb(http, "/probe", probe_cb, d);
-	evhttp_set_gencb(http, index_cb, d);
+	evhttp_set_cb(http, "/", page_cb, d);
 	format_addr(listen, 0, host, sizeof(host));
 	bound = evhttp_bind_socket_with_handle(http, host,
 	    (uint16_t)addr_port(listen));

@@ -1492,6 +1492,23 @@ watchers_status(struct np_daemon *d, struct evbuffer *b)
 	evbuffer_add_printf(b, "]");
 }
 
+void
+watchers_foreach(struct np_daemon *d, watcher_view_fn fn, void *arg)
+{
+	struct watchers		*ws = d->watchers;
+	struct watcher_view	 v;
+	size_t			 i;
+
+	for (i = 0; ws != NULL && i < ws->n; i++) {
+		v.cfg = ws->v[i]->cfg;
+		v.up = ws->v[i]->up;
+		v.err = ws->v[i]->err;
+		v.counts = watcher_judge_counts(ws->v[i]->j);
+		v.judge = ws->v[i]->j;
+		fn(arg, &v);
+	}
+}
+
 /* ---- --replay ------------------------------------------------------- */
 
 struct replayer {

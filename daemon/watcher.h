@@ -126,6 +126,24 @@ void		 watchers_free(struct np_daemon *);
 void		 watchers_status(struct np_daemon *, struct evbuffer *);
 
 /*
+ * One running watcher as it stands now, for the / page: read-only, and
+ * valid (with everything it points to) only during the call.
+ */
+struct watcher_counts;
+struct watcher_judge;
+struct watcher_view {
+	const struct watcher_cfg	*cfg;
+	int				 up;	/* capturing now */
+	const char			*err;	/* why not, or "" */
+	const struct watcher_counts	*counts;
+	const struct watcher_judge	*judge;	/* for watcher_judge_flows() */
+};
+typedef void	(*watcher_view_fn)(void *arg, const struct watcher_view *);
+/* Call fn for every running watcher, in config order. */
+void		 watchers_foreach(struct np_daemon *, watcher_view_fn,
+		    void *arg);
+
+/*
  * --replay: run conf's watchers over a capture file (packet times from
  * the file) and print every violation to out.  Returns the exit status:
  * 0 none, 1 violations found, 2 the file cannot be read.

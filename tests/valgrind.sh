@@ -84,6 +84,9 @@ until curl -s --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^ALERTS{a
 done
 curl -s --max-time 5 "http://127.0.0.1:$port/status" | grep -q '"summary":"closed down: 0"' ||
 	{ echo "FAILED: /status under valgrind"; status=1; }
+# /: the status page (the alert, the negative probes, the sweep)
+curl -s --max-time 5 "http://127.0.0.1:$port/" | grep -q '^<tr class="alert bad"><td>Down<' ||
+	{ echo "FAILED: / under valgrind"; status=1; }
 # /probe: a run of its own, in a store of its own; and debug=true
 curl -s --max-time 20 "http://127.0.0.1:$port/probe?module=lo&target=127.0.0.3" | grep -q '^probe_success{.*} 1$' ||
 	{ echo "FAILED: /probe under valgrind"; status=1; }

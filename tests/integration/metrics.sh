@@ -185,10 +185,10 @@ is "$HTTP_CODE:$HTTP_BODY" "200:ok" "/healthz answers 200 ok"
 
 http_get "$(np_url /)"
 is "$HTTP_CODE" 200 "/ answers 200"
-like "$HTTP_BODY" "<td>lo-tcp</td><td>tcp</td><td>$CLOSED</td><td>DOWN</td>" \
-    "/ lists the refused target as DOWN"
-like "$HTTP_BODY" "<td>lo-icmp</td><td>icmp</td><td>127.0.0.1</td><td>up</td>" \
-    "/ lists a replying target as up"
+like "$HTTP_BODY" "<tr class=\"probe bad\"><td>lo-tcp</td><td>tcp</td><td class=\"tgt\">$CLOSED</td><td class=\"st bad\">refused</td>" \
+    "/ lists the refused target as refused, in red"
+like "$HTTP_BODY" "<tr class=\"probe ok\"><td>lo-icmp</td><td>icmp</td><td class=\"tgt\">127.0.0.1</td><td class=\"st ok\">reply</td>" \
+    "/ lists a replying target as reply, in green"
 
 http_get "$(np_url /no/such/page)"
 is "$HTTP_CODE" 404 "an unknown path answers 404"
