@@ -99,6 +99,44 @@ sd_notify_msg(const char *msg)
 	close(fd);
 }
 
+/*
+ * The systemd watchdog (WatchdogSec=): the loop itself says WATCHDOG=1
+ * at half the period, so a loop that stops turning is restarted.
+ */
+static void
+on_watchdog(evutil_socket_t fd, short ev, void *arg)
+{
+	sd_notify_msg("WATCHDOG=1");
+}
+
+static struct event *
+watchdog_start(struct event_base *base)
+{
+	const char		*usec = getenv("WATCHDOG_USEC");
+	const char		*pid = getenv("WATCHDOG_PID");
+	struct event		*e;
+	struct timeval		 tv;
+	unsigned long long	 u;
+	char			*end;
+
+	if (usec == NULL || (pid != NULL && strtol(pid, NULL, 10) != getpid()))
+		return (NULL);
+	u = strtoull(usec, &end, 10);
+	if (*usec == '\0' || *end != '\0' || u == 0) {
+		log_warnx("WATCHDOG_USEC=\"%s\" is not a number of "
+		    "microseconds; no watchdog", usec);
+		return (NULL);
+	}
+	u /= 2;
+	tv.tv_sec = (time_t)(u / 1000000);
+	tv.tv_usec = (suseconds_t)(u % 1000000);
+	if ((e = event_new(base, -1, EV_PERSIST, on_watchdog, NULL)) == NULL ||
+	    event_add(e, &tv) == -1)
+		fatalx("cannot arm the watchdog timer");
+	log_debug("systemd watchdog: WATCHDOG=1 every %llu us", u);
+	return (e);
+}
+
 /* ---- config loading ------------------------------------------------ */
 
 /*
@@ -343,7 +381,7 @@ static int
 run_daemon(struct np_config *conf)
 {
 	struct np_daemon	 d;
-	struct event		*sigs[3];
+	struct event		*sigs[3], *watchdog;
 	static const int	 signo[3] = { SIGHUP, SIGTERM, SIGINT };
 	size_t			 i;
 
@@ -375,9 +413,12 @@ run_daemon(struct np_config *conf)
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
 	    np_version, conf->site_name, conf->nprobes, d.nts);
 	sd_notify_msg("READY=1");
+	watchdog = watchdog_start(d.base);
 
 	event_base_dispatch(d.base);
 
+	if (watchdog != NULL)
+		event_free(watchdog);
 	for (i = 0; i < NP_NELEM(sigs); i++)
 		event_free(sigs[i]);
 	daemon_free(&d);
