@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <glob.h>
+#include <pwd.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1081,6 +1082,17 @@ top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		watcher_cfgs_free(c->conf->watchers, c->conf->nwatchers);
 		c->conf->watchers = watchers_config_parse(&c->yd, v,
 		    &c->conf->nwatchers);
+	} else if (strcmp(key, "user") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "a user name")) == NULL)
+			return;
+		errno = 0;
+		if (getpwnam(s) == NULL)
+			yd_error(&c->yd, v, "'user': no such user \"%s\"%s%s", s,
+			    errno ? ": " : "", errno ? strerror(errno) : "");
+		else {
+			free(c->conf->user);
+			c->conf->user = xstrdup(s);
+		}
 	} else if (strcmp(key, "audit_log") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
 			return;
@@ -1106,7 +1118,7 @@ static void
 config_parse(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const known[] = { "site", "listen", "defaults",
-	    "probes", "rule_files", "snmp", "watchers", "audit_log" };
+	    "probes", "rule_files", "snmp", "watchers", "audit_log", "user" };
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
 	const char		*why;
@@ -1121,7 +1133,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 	if (root->type != YAML_MAPPING_NODE) {
 		yd_error(&c->yd, root, "the configuration must be a mapping of "
 		    "keys (site, listen, defaults, probes, rule_files, snmp, "
-		    "watchers, audit_log), got %s",
+		    "watchers, audit_log, user), got %s",
 		    yd_kind(root));
 		return;
 	}
@@ -1255,6 +1267,7 @@ config_free(struct np_config *conf)
 	snmp_cfg_free(conf->snmp);
 	watcher_cfgs_free(conf->watchers, conf->nwatchers);
 	free(conf->audit_path);
+	free(conf->user);
 	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);

@@ -103,6 +103,14 @@ void		 rules_foreach_alert(struct np_daemon *, rules_alert_fn,
 /* The "alerts" and "rule_groups" members of /status (JSON). */
 void		 rules_status(struct np_daemon *, struct evbuffer *);
 
+/* privdrop.c */
+/* The capabilities conf needs (a CAP_* bit mask): CAP_NET_RAW, and
+ * CAP_NET_ADMIN for fwmark:, CAP_SYS_ADMIN for netns:. */
+uint64_t	 priv_needed(const struct np_config *);
+/* Become user, keeping only caps (logged); -1 with why in err. */
+int		 priv_drop(const char *user, uint64_t caps, char *err,
+		    size_t len);
+
 /* http.c */
 /* Bind the listener for conf->listen; 0, or -1 with a logged error. */
 int		 http_start(struct np_daemon *, const struct np_addr *);

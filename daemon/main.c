@@ -402,12 +402,28 @@ run_daemon(struct np_config *conf)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) == -1)
 			fatalx("cannot watch signal %d", signo[i]);
 	}
+	/* what needs root is open now: the listener, the captures */
+	watchers_apply(&d, conf);
+	if (geteuid() == 0 && conf->user != NULL) {
+		char	err[256];
+
+		if (priv_drop(conf->user, priv_needed(conf), err,
+		    sizeof(err)) == -1) {
+			log_err("cannot drop privileges: %s", err);
+			for (i = 0; i < NP_NELEM(sigs); i++)
+				event_free(sigs[i]);
+			daemon_free(&d);
+			event_base_free(d.base);
+			return (1);
+		}
+	} else if (geteuid() == 0)
+		log_warnx("running as root: set user: in the configuration "
+		    "to drop to an unprivileged user");
 	audit_apply(&d, NULL, conf);
 	sched_apply(&d, conf);
 	rules_apply(&d, conf);
 	snmp_apply(&d, conf);
 	agentx_apply(&d, conf);
-	watchers_apply(&d, conf);
 	snmp_notify_started(&d);
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",

@@ -182,6 +182,7 @@ struct np_config {
 	struct watcher_cfg	**watchers;	/* `watchers:` (watcher.h) */
 	size_t			 nwatchers;
 	char			*audit_path;	/* `audit_log:`, NULL: none */
+	char			*user;		/* `user:`, NULL: none */
 	char			 sha256[65];	/* of the file, hex */
 };
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+#
+# Dropping root: started as root with `user:`, netprobed opens its
+# listener and captures, then runs as that user with CAP_NET_RAW only
+# (plus CAP_NET_ADMIN when a probe uses fwmark:), read from
+# /proc/PID/status; its probes, the isolation observer's raw sockets and
+# the watcher still work, and a reload too.  Without `user:` it warns.
+#
+# Ports: 19589 (netprobed).
+
+# shellcheck disable=SC2317 # functions polled through wait_for
+# shellcheck source=tests/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
+
+need_daemon
+[ "$(id -u)" = 0 ] || skip_all "dropping root needs root"
+getent passwd nobody >/dev/null || skip_all "no user nobody"
+
+T=$TAP_TMPDIR
+NP_PORT=19589
+port_listening "$NP_PORT" && bail_out "port $NP_PORT is in use"
+NOBODY=$(id -u nobody)
+
+# status FIELD: the running daemon's /proc/PID/status line, values only
+status() { awk -v f="$1:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' \
+    "/proc/$NETPROBED_PID/status"; }
+
+# after the drop, a reload reads the file as nobody
+chmod 755 "$T"
+cat >"$T/np.yaml" <<END
+listen: 127.0.0.1:$NP_PORT
+user: nobody
+defaults: {interval: 1s, timeout: 500ms}
+probes:
+  - {name: lo, type: icmp, targets: [127.0.0.1]}
+  - {name: neg, type: tcp, targets: ["127.0.0.1:1"], expect: blocked,
+     filter_hops: 1}
+watchers:
+  - {name: w, interface: lo, segment: [127.0.9.0/24]}
+END
+start_netprobed "$T/np.yaml" "$T/np.log" || bail_out "netprobed did not start"
+is "$(status Uid)" "$NOBODY $NOBODY $NOBODY $NOBODY" "it runs as nobody (real, effective, saved, fs uid)"
+is "$(status Gid | cut -d" " -f1-3)" "$(id -g nobody) $(id -g nobody) $(id -g nobody)" \
+    "and nobody's group"
+is "$(status CapEff)" 0000000000002000 "effective capabilities: CAP_NET_RAW only"
+is "$(status CapPrm)" 0000000000002000 "permitted: the same"
+is "$(status CapBnd)" 0000000000002000 "bounding set: nothing else can come back"
+like "$(cat "$T/np.log")" "running as nobody \\(uid $NOBODY\\) with CAP_NET_RAW" \
+    "the log says so"
+works()
+{
+	scrape &&
+	[ "$(metric_value probe_success probe=lo)" = 1 ] &&
+	[ "$(metric_value netprobe_isolation_reason_info probe=neg reason=rst_from_filter)" = 1 ] &&
+	[ "$(metric_value netprobe_watcher_up watcher=w)" = 1 ]
+}
+wait_for 10 works
+ok $? "as nobody: ICMP works, the observer reads the RST's TTL, the capture runs" ||
+	diag "$(metric_lines probe_success; metric_lines netprobe_isolation_reason_info)"
+kill -HUP "$NETPROBED_PID"
+reloaded() { scrape && [ "$(metric_value netprobe_config_reloads_total result=success)" = 2 ]; }
+wait_for 10 reloaded
+ok $? "a reload works after the drop"
+stop_pid "$NETPROBED_PID"
+is "$STOP_STATUS" 0 "netprobed exits 0"
+
+# fwmark needs CAP_NET_ADMIN: kept, and only then
+cat >"$T/mark.yaml" <<END
+listen: 127.0.0.1:$NP_PORT
+user: nobody
+probes:
+  - {name: lo, type: icmp, targets: [127.0.0.1], fwmark: 7}
+END
+start_netprobed "$T/mark.yaml" "$T/mark.log" || bail_out "netprobed did not start"
+is "$(status CapEff)" 0000000000003000 "with fwmark: CAP_NET_RAW and CAP_NET_ADMIN"
+stop_pid "$NETPROBED_PID"
+
+# no such user: a config error, before anything runs
+cat >"$T/bad.yaml" <<END
+user: npnosuchuser
+probes: []
+END
+out=$("$NETPROBED" -c "$T/bad.yaml" --check-config 2>&1)
+is "$?:$out" "2:$T/bad.yaml:1:7: 'user': no such user \"npnosuchuser\"
+$T/bad.yaml: 1 error" "user: a missing user is a FILE:LINE:COL error"
+
+# as root without user: it says so
+cat >"$T/root.yaml" <<END
+listen: 127.0.0.1:$NP_PORT
+probes: [{name: lo, type: icmp, targets: [127.0.0.1]}]
+END
+start_netprobed "$T/root.yaml" "$T/root.log" || bail_out "netprobed did not start"
+is "$(status Uid | cut -d" " -f1)" 0 "without user: it stays root"
+like "$(cat "$T/root.log")" 'warning: running as root: set user: in the configuration' \
+    "and warns"
+stop_pid "$NETPROBED_PID"
+
+done_testing
