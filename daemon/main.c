@@ -417,7 +417,7 @@ run_daemon(struct np_config *conf)
 			return (1);
 		}
 	} else if (geteuid() == 0)
-		log_warnx("running as root: set user: in the configuration "
+		log_info("running as root: set user: in the configuration "
 		    "to drop to an unprivileged user");
 	audit_apply(&d, NULL, conf);
 	sched_apply(&d, conf);

@@ -4,7 +4,7 @@
 # listener and captures, then runs as that user with CAP_NET_RAW only
 # (plus CAP_NET_ADMIN when a probe uses fwmark:), read from
 # /proc/PID/status; its probes, the isolation observer's raw sockets and
-# the watcher still work, and a reload too.  Without `user:` it warns.
+# the watcher still work, and a reload too.  Without `user:` it says so.
 #
 # Ports: 19589 (netprobed).
 
@@ -91,8 +91,8 @@ probes: [{name: lo, type: icmp, targets: [127.0.0.1]}]
 END
 start_netprobed "$T/root.yaml" "$T/root.log" || bail_out "netprobed did not start"
 is "$(status Uid | cut -d" " -f1)" 0 "without user: it stays root"
-like "$(cat "$T/root.log")" 'warning: running as root: set user: in the configuration' \
-    "and warns"
+like "$(cat "$T/root.log")" 'info: running as root: set user: in the configuration' \
+    "and says so"
 stop_pid "$NETPROBED_PID"
 
 done_testing
