@@ -1,13 +1,42 @@
 /*
  * HTTP endpoints on libevent's evhttp: /metrics (Prometheus text format
- * 0.0.4), /healthz and a small human page at /.  GET and HEAD only.
+ * 0.0.4), /healthz, /status (JSON), /probe and the status page at /.
+ * GET and HEAD only.
+ *
+ * The listener runs for years on a gateway that the extranet can reach,
+ * so a client gets a bounded share of it (fixed, no config keys):
+ *
+ *   HTTP_MAX_HEADERS  8 KiB   request line and headers; more: libevent
+ *                             answers 400 and closes (header_too_large)
+ *   HTTP_MAX_URI      2 KiB   the request target; more: 414 (uri_too_long)
+ *   HTTP_MAX_BODY     1 KiB   GET and HEAD have none; a POST's small body
+ *                             is read to answer 405 cleanly, a larger
+ *                             one gets libevent's 413
+ *   methods           GET, HEAD; others 405 with Allow (method)
+ *   HTTP_IDLE_TIMEOUT 10 s    no progress on a read or write: libevent
+ *                             closes the connection (idle keep-alive too)
+ *   HTTP_REQ_TIMEOUT  10 s    a whole request must arrive within this of
+ *                             the connection being ready for it, however
+ *                             slowly it trickles in (slowloris; timeout)
+ *   HTTP_MAX_CONNS    256     connections at once; more are closed at
+ *                             once with a best-effort 503
+ *                             (too_many_connections)
+ *
+ * Every refusal is counted in netprobe_http_rejected_total{reason}.
+ * libevent 2.1 has no connection cap nor a hook per connection, so each
+ * accepted connection is adopted right after evhttp made it (its
+ * bufferevent comes from us: bev_cb, then adopt_cb in the same loop
+ * pass) and left through its close callback.
  */
 #include "config.h"
+
+#include <sys/socket.h>
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -21,7 +50,281 @@
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
+#define HTTP_MAX_HEADERS	8192
+#define HTTP_MAX_URI		2048
+#define HTTP_MAX_BODY		1024
+#define HTTP_IDLE_TIMEOUT	10
+#define HTTP_REQ_TIMEOUT	10
+#define HTTP_MAX_CONNS		256
+
+enum { REJ_HEADER, REJ_URI, REJ_METHOD, REJ_CONNS, REJ_TIMEOUT, REJ_N };
+
+/* One client connection while it is open. */
+struct hconn {
+	struct evhttp_connection	*evcon;
+	struct event			*deadline;	/* HTTP_REQ_TIMEOUT */
+	struct probe_req		*probe;		/* its /probe, if any */
+	struct evbuffer_cb_entry	*rxcb;
+	size_t				 rx;	/* bytes since the last request */
+	unsigned long long		 seq;	/* order of arrival */
+};
+
+/* A bufferevent handed to evhttp, not yet adopted. */
+struct fresh {
+	struct bufferevent	*bev;
+	struct fresh		*next;
+};
+
+/* There is one listener per process (http_start replaces it). */
+static struct {
+	struct hconn	*conns[HTTP_MAX_CONNS];
+	size_t		 nconns;
+	struct fresh	*fresh;
+	struct event	*adopt;
+	struct series	*rejected[REJ_N];
+	unsigned long long seq;
+} lim;
+
 static void	probe_cb(struct evhttp_request *, void *);
+static void	probe_req_closed(struct probe_req *);
+
+static void
+reject_count(int reason)
+{
+	if (lim.rejected[reason] != NULL)
+		series_add(lim.rejected[reason], 1);
+}
+
+static struct hconn *
+hconn_find(struct evhttp_connection *evcon)
+{
+	size_t	i;
+
+	for (i = 0; evcon != NULL && i < lim.nconns; i++)
+		if (lim.conns[i]->evcon == evcon)
+			return (lim.conns[i]);
+	return (NULL);
+}
+
+/* evhttp frees the connection: forget it (and its /probe's client). */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct hconn	*hc = arg;
+	size_t		 i;
+
+	for (i = 0; i < lim.nconns; i++)
+		if (lim.conns[i] == hc)
+			break;
+	if (i == lim.nconns || hc->evcon != evcon)
+		return;
+	lim.conns[i] = lim.conns[--lim.nconns];
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	/*
+	 * More than the header cap received and no request made of it:
+	 * libevent refused it (its 400/413), or the client gave up on it.
+	 */
+	if (hc->rx > HTTP_MAX_HEADERS)
+		reject_count(REJ_HEADER);
+	evbuffer_remove_cb_entry(bufferevent_get_input(
+	    evhttp_connection_get_bufferevent(evcon)), hc->rxcb);
+	if (hc->probe != NULL)
+		probe_req_closed(hc->probe);
+	event_free(hc->deadline);
+	free(hc);
+}
+
+/* The request did not arrive whole in time: drop the connection. */
+static void
+deadline_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	reject_count(REJ_TIMEOUT);
+	evhttp_connection_free(hc->evcon);	/* conn_closed frees hc */
+}
+
+static void
+deadline_arm(struct hconn *hc)
+{
+	struct timeval	tv = { HTTP_REQ_TIMEOUT, 0 };
+
+	evtimer_add(hc->deadline, &tv);
+}
+
+/* A reply went out: the next request on the connection has its time. */
+static void
+reply_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	if (hconn_find(hc->evcon) == hc) {
+		hc->rx = 0;
+		deadline_arm(hc);
+	}
+}
+
+/* Bytes read on the connection (drains are not counted). */
+static void
+rx_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	hc->rx += info->n_added;
+}
+
+/*
+ * At the cap, the connection that has waited longest without a request
+ * in progress gives way (so idle clients cannot lock out the scraper);
+ * NULL if every one is busy with a request.
+ */
+static struct hconn *
+hconn_victim(void)
+{
+	struct hconn	*hc, *v = NULL;
+	size_t		 i;
+
+	for (i = 0; i < lim.nconns; i++) {
+		hc = lim.conns[i];
+		if (hc->probe == NULL && evtimer_pending(hc->deadline, NULL) &&
+		    (v == NULL || hc->seq < v->seq))
+			v = hc;
+	}
+	return (v);
+}
+
+/* evhttp wants a bufferevent for a new connection (fd set later). */
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+	struct fresh		*f;
+
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return (NULL);
+	/* our reference keeps it readable until adopt_cb */
+	bufferevent_incref(bev);
+	f = xcalloc(1, sizeof(*f));
+	f->bev = bev;
+	f->next = lim.fresh;
+	lim.fresh = f;
+	event_active(lim.adopt, EV_TIMEOUT, 0);
+	return (bev);
+}
+
+/*
+ * After evhttp made the connections just accepted (same loop pass, before
+ * any of them is read): count them, refuse those over the cap, start
+ * their request deadline.  A bufferevent whose evhttp connection is
+ * already gone has had its callbacks cleared.
+ */
+static void
+adopt_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Connection: close\r\nContent-Length: 0\r\n\r\n";
+	struct np_daemon		*d = arg;
+	struct fresh			*f;
+	struct evhttp_connection	*evcon;
+	struct hconn			*hc, *victim;
+	void				*cbarg;
+
+	while ((f = lim.fresh) != NULL) {
+		lim.fresh = f->next;
+		cbarg = NULL;
+		bufferevent_getcb(f->bev, NULL, NULL, NULL, &cbarg);
+		evcon = cbarg;
+		if (evcon != NULL && lim.nconns >= HTTP_MAX_CONNS &&
+		    (victim = hconn_victim()) != NULL) {
+			reject_count(REJ_CONNS);
+			evhttp_connection_free(victim->evcon);
+		}
+		if (evcon != NULL && lim.nconns >= HTTP_MAX_CONNS) {
+			reject_count(REJ_CONNS);
+			(void)send(bufferevent_getfd(f->bev), busy,
+			    sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			evhttp_connection_free(evcon);
+		} else if (evcon != NULL) {
+			hc = xcalloc(1, sizeof(*hc));
+			hc->evcon = evcon;
+			hc->seq = ++lim.seq;
+			hc->rxcb = evbuffer_add_cb(bufferevent_get_input(
+			    f->bev), rx_cb, hc);
+			hc->deadline = evtimer_new(d->base, deadline_cb, hc);
+			if (hc->deadline == NULL)
+				fatalx("out of memory (event)");
+			lim.conns[lim.nconns++] = hc;
+			evhttp_connection_set_closecb(evcon, conn_closed, hc);
+			deadline_arm(hc);
+		}
+		bufferevent_decref(f->bev);
+		free(f);
+	}
+}
+
+/* A short text answer to a refused request. */
+static void
+refuse(struct evhttp_request *req, int code, const char *reason)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	if (b == NULL) {
+		evhttp_send_error(req, code, reason);
+		return;
+	}
+	evbuffer_add_printf(b, "%d %s\n", code, reason);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, code, reason, b);
+	evbuffer_free(b);
+}
+
+/*
+ * Every request passes here first: its connection's deadline stops (the
+ * request is whole) until the reply is sent; wrong methods and long URIs
+ * are refused.  0: answered already.
+ */
+static int
+admit(struct evhttp_request *req)
+{
+	struct hconn	*hc;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	hc = hconn_find(evhttp_request_get_connection(req));
+	if (hc != NULL) {
+		evtimer_del(hc->deadline);
+		hc->rx = 0;
+		evhttp_request_set_on_complete_cb(req, reply_done_cb, hc);
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		reject_count(REJ_METHOD);
+		/* RFC 9110 15.5.6: a 405 lists the allowed methods */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		refuse(req, HTTP_BADMETHOD, "Method Not Allowed");
+		return (0);
+	}
+	/* RFC 9110 15.5.15 */
+	if (strlen(evhttp_request_get_uri(req)) > HTTP_MAX_URI) {
+		reject_count(REJ_URI);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		refuse(req, 414, "URI Too Long");
+		return (0);
+	}
+	return (1);
+}
+
+/* Paths without a handler: libevent's 404, after the checks. */
+static void
+notfound_cb(struct evhttp_request *req, void *arg)
+{
+	if (admit(req))
+		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+}
 
 void
 http_render_metrics(struct np_daemon *d, struct evbuffer *b)
@@ -60,9 +363,11 @@ static void
 metrics_cb(struct evhttp_request *req, void *arg)
 {
 	struct np_daemon	*d = arg;
-	struct evbuffer		*b = evbuffer_new();
+	struct evbuffer		*b;
 
-	if (b == NULL) {
+	if (!admit(req))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
@@ -120,9 +425,11 @@ static void
 status_cb(struct evhttp_request *req, void *arg)
 {
 	struct np_daemon	*d = arg;
-	struct evbuffer		*b = evbuffer_new();
+	struct evbuffer		*b;
 
-	if (b == NULL) {
+	if (!admit(req))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
@@ -149,9 +456,11 @@ status_cb(struct evhttp_request *req, void *arg)
 static void
 healthz_cb(struct evhttp_request *req, void *arg)
 {
-	struct evbuffer	*b = evbuffer_new();
+	struct evbuffer	*b;
 
-	if (b == NULL) {
+	if (!admit(req))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
@@ -165,9 +474,11 @@ static void
 page_cb(struct evhttp_request *req, void *arg)
 {
 	struct np_daemon	*d = arg;
-	struct evbuffer		*b = evbuffer_new();
+	struct evbuffer		*b;
 
-	if (b == NULL) {
+	if (!admit(req))
+		return;
+	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;
 	}
@@ -182,13 +493,32 @@ http_start(struct np_daemon *d, const struct np_addr *listen)
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
 	char				 host[NP_ADDRSTRLEN];
+	static const char *const reasons[REJ_N] = { "header_too_large",
+	    "uri_too_long", "method", "too_many_connections", "timeout" };
+	struct family			*f;
+	int				 i;
 
+	f = store_family(d->store, "netprobe_http_rejected_total",
+	    "Requests and connections the HTTP listener refused or dropped, "
+	    "by reason.", METRIC_COUNTER, NULL, 0);
+	for (i = 0; i < REJ_N; i++)
+		lim.rejected[i] = store_series(d->store, f, NULL, "reason",
+		    reasons[i], NULL);
 	if ((http = evhttp_new(d->base)) == NULL)
 		fatalx("evhttp_new failed");
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_timeout(http, 10);
-	evhttp_set_max_headers_size(http, 16384);
-	evhttp_set_max_body_size(http, 4096);
+	/* all reach admit(), which answers 405 and counts them */
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
+	evhttp_set_timeout(http, HTTP_IDLE_TIMEOUT);
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	if (lim.adopt == NULL &&
+	    (lim.adopt = event_new(d->base, -1, 0, adopt_cb, d)) == NULL)
+		fatalx("out of memory (event)");
+	evhttp_set_bevcb(http, bev_cb, d);
+	evhttp_set_gencb(http, notfound_cb, d);
 	evhttp_set_cb(http, "/metrics", metrics_cb, d);
 	evhttp_set_cb(http, "/healthz", healthz_cb, d);
 	evhttp_set_cb(http, "/status", status_cb, d);
@@ -247,10 +577,11 @@ static struct evhttp_request *
 probe_req_detach(struct probe_req *pr)
 {
 	struct evhttp_request	*req = pr->req;
+	struct hconn		*hc;
 
-	if (req != NULL)
-		evhttp_connection_set_closecb(
-		    evhttp_request_get_connection(req), NULL, NULL);
+	if (req != NULL && (hc = hconn_find(
+	    evhttp_request_get_connection(req))) != NULL && hc->probe == pr)
+		hc->probe = NULL;
 	pr->req = NULL;
 	return (req);
 }
@@ -345,12 +676,10 @@ probe_req_done(struct probe_run *run, void *arg)
 	probe_req_free(pr);
 }
 
-/* The client went away: finish the run without a reply. */
+/* The client went away (conn_closed): finish the run without a reply. */
 static void
-probe_req_closed(struct evhttp_connection *evcon, void *arg)
+probe_req_closed(struct probe_req *pr)
 {
-	struct probe_req	*pr = arg;
-
 	pr->req = NULL;
 	probe_count(pr->d, PQ_ABORTED);
 	probe_req_free(pr);
@@ -406,7 +735,18 @@ probe_cb(struct evhttp_request *req, void *arg)
 	const char		*module, *target, *debug, *why;
 	char			 canon[256], msg[512];
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	struct hconn		*hc;
 
+	if (!admit(req))
+		return;
+	/* its connection is watched: the run must know if the client left */
+	if ((hc = hconn_find(evhttp_request_get_connection(req))) == NULL ||
+	    hc->probe != NULL) {
+		probe_count(d, PQ_BUSY);
+		probe_reply_text(req, 503, "Service Unavailable",
+		    "connection not tracked");
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	if (evhttp_parse_query_str(evhttp_uri_get_query(uri) ?
 	    evhttp_uri_get_query(uri) : "", &q) == -1) {
@@ -468,8 +808,7 @@ probe_cb(struct evhttp_request *req, void *arg)
 	d->probe_reqs = pr;
 	d->nprobe_reqs++;
 	evhttp_clear_headers(&q);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    probe_req_closed, pr);
+	hc->probe = pr;
 	if (pr->debug != NULL)
 		evbuffer_add_printf(pr->debug, "module %s (%s), target %s, "
 		    "timeout %llums\n", tmpl->name, tmpl->type->name,
