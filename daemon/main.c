@@ -453,19 +453,12 @@ run_daemon(struct np_config *conf)
  */
 #define ONCE_BATCH	50
 
-/* --once runs a sweep's every destination, each with its own copy. */
-struct once_dest {
-	struct probe_cfg	 cfg;
-	struct np_addr		 addr;
-	char			 text[NP_ADDRSTRLEN];
-	char			*targets[1];
-};
-
 struct once {
 	struct event_base	*base;
 	struct np_config	*conf;
 	struct probe_run	**runs;
-	struct once_dest	**dests;	/* per run, for sweeps */
+	/* --once runs a sweep's every destination, each its own probe */
+	struct sweep_dest	**dests;	/* per run, for sweeps */
 	size_t			 n, started, pending;
 	size_t			 probe, target;	/* next to start */
 	struct event		*pacer;
@@ -496,7 +489,7 @@ once_pace(evutil_socket_t fd, short ev, void *arg)
 
 	for (k = 0; k < ONCE_BATCH && o->started < o->n; k++) {
 		const struct probe_cfg	*p;
-		struct once_dest	*od;
+		struct sweep_dest	*od;
 
 		while (o->target >= once_ntargets(&o->conf->probes[o->probe])) {
 			o->probe++;
@@ -510,14 +503,7 @@ once_pace(evutil_socket_t fd, short ev, void *arg)
 			continue;
 		}
 		od = o->dests[o->started] = xcalloc(1, sizeof(*od));
-		sweep_destination(p->iso.sweep, o->target++, &od->addr,
-		    od->text, sizeof(od->text));
-		od->cfg = *p;
-		od->cfg.iso.sweep = NULL;
-		od->targets[0] = od->text;
-		od->cfg.targets = od->targets;
-		od->cfg.addrs = &od->addr;
-		od->cfg.ntargets = 1;
+		sweep_dest_init(od, p, o->target++);
 		probe_run_start(o->runs[o->started++], o->base, &od->cfg, 0,
 		    once_done, o);
 	}

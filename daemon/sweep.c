@@ -263,15 +263,24 @@ sweep_destination(const struct np_sweep *sw, uint64_t i, struct np_addr *a,
 	format_addr(a, sw->nports > 0, text, len);
 }
 
+void
+sweep_dest_init(struct sweep_dest *d, const struct probe_cfg *p, uint64_t i)
+{
+	sweep_destination(p->iso.sweep, i, &d->addr, d->text, sizeof(d->text));
+	d->cfg = *p;
+	d->cfg.iso.sweep = NULL;
+	d->targets[0] = d->text;
+	d->cfg.targets = d->targets;
+	d->cfg.addrs = &d->addr;
+	d->cfg.ntargets = 1;
+}
+
 /* ---- running ------------------------------------------------------- */
 
 /* One destination in flight: its own one-target copy of the probe. */
 struct sweep_slot {
 	struct sweep_run	*sr;
-	struct probe_cfg	 cfg;
-	struct np_addr		 addr;
-	char			 text[NP_ADDRSTRLEN];
-	char			*targets[1];
+	struct sweep_dest	 d;
 	uint64_t		 dest;
 	struct probe_run	*run;
 };
@@ -420,8 +429,8 @@ slot_done(struct probe_run *run, void *arg)
 	if (was != (int)j.verdict) {
 		/* a first "blocked" is what is expected: not news */
 		if (was >= 0 || j.verdict != IV_BLOCKED)
-			sched_verdict(sr->d, sr->ts, s->text, &j, was);
-		leak_named(sr, s->dest, s->text, j.reason,
+			sched_verdict(sr->d, sr->ts, s->d.text, &j, was);
+		leak_named(sr, s->dest, s->d.text, j.reason,
 		    j.verdict == IV_LEAK);
 	}
 	if (!sr->have_worst || rank(j.verdict) > rank(sr->worst.verdict)) {
@@ -455,17 +464,10 @@ sweep_tick(struct np_daemon *d, struct target_state *ts)
 			sr->cursor = 0;
 			series_add(sr->passes, 1);
 		}
-		sweep_destination(sw, s->dest, &s->addr, s->text,
-		    sizeof(s->text));
-		s->cfg = *ts->cfg;
-		s->cfg.iso.sweep = NULL;
-		s->targets[0] = s->text;
-		s->cfg.targets = s->targets;
-		s->cfg.addrs = &s->addr;
-		s->cfg.ntargets = 1;
+		sweep_dest_init(&s->d, ts->cfg, s->dest);
 		if (s->run == NULL)
 			s->run = xcalloc(1, sizeof(*s->run));
-		probe_run_start(s->run, d->base, &s->cfg, 0, slot_done, s);
+		probe_run_start(s->run, d->base, &s->d.cfg, 0, slot_done, s);
 	}
 }
 

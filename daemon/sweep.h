@@ -43,6 +43,17 @@ void		 sweep_cfg_free(struct np_sweep *);
 void		 sweep_destination(const struct np_sweep *, uint64_t i,
 		    struct np_addr *, char *text, size_t len);
 
+/* One destination as a probe of its own: the sweep probe, one target. */
+struct sweep_dest {
+	struct probe_cfg	 cfg;
+	struct np_addr		 addr;
+	char			 text[NP_ADDRSTRLEN];
+	char			*targets[1];
+};
+/* Make d the sweep probe p aimed at destination i (d must not move). */
+void		 sweep_dest_init(struct sweep_dest *, const struct probe_cfg *p,
+		    uint64_t i);
+
 /* The scheduler's side: one tick starts the next per_interval runs. */
 void		 sweep_tick(struct np_daemon *, struct target_state *);
 /* Abort the runs in flight (reload); free everything. */
