@@ -36,7 +36,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: netprobed [-c FILE] [--check-config | --once] [-v | -q]\n"
+	    "usage: netprobed [-c FILE] [--check-config | --once] [--allow-root]\n"
+	    "                 [-v | -q]\n"
 	    "       netprobed --responder ADDR:PORT\n"
 	    "       netprobed --test-rules FILE...\n"
 	    "       netprobed [-c FILE] --replay CAPTURE.pcap\n"
@@ -61,6 +62,8 @@ usage(FILE *f)
 	    "      --verify-audit FILE\n"
 	    "                      check an audit trail's hash chain (0: intact,\n"
 	    "                      1: broken, 2: unreadable); no config\n"
+	    "      --allow-root    keep running as root when the config has\n"
+	    "                      no user: (otherwise netprobed refuses)\n"
 	    "  -v, --verbose       more logging (repeat for debug)\n"
 	    "  -q, --quiet         only warnings and errors\n"
 	    "  -V, --version       print the version and exit\n"
@@ -377,14 +380,44 @@ daemon_free(struct np_daemon *d)
 	config_free(d->conf);
 }
 
+/*
+ * A daemon left running as root is one bug away from the whole gateway.
+ * Started as root, it drops to user: once the privileged sockets are
+ * open; without user: it refuses to run unless told to (--allow-root,
+ * or NETPROBED_ALLOW_ROOT=1 in the environment for test harnesses and
+ * containers that confine it otherwise).
+ */
 static int
-run_daemon(struct np_config *conf)
+root_refused(const struct np_config *conf, int allow_root)
+{
+	const char	*env;
+
+	if (geteuid() != 0 || conf->user != NULL)
+		return (0);
+	env = getenv("NETPROBED_ALLOW_ROOT");
+	if (allow_root || (env != NULL && strcmp(env, "1") == 0)) {
+		log_info("running as root (allowed): set user: in the "
+		    "configuration to drop to an unprivileged user");
+		return (0);
+	}
+	log_err("refusing to run as root: set user: in the configuration "
+	    "(netprobed drops to it after opening its sockets), or start "
+	    "with --allow-root");
+	return (1);
+}
+
+static int
+run_daemon(struct np_config *conf, int allow_root)
 {
 	struct np_daemon	 d;
 	struct event		*sigs[3], *watchdog;
 	static const int	 signo[3] = { SIGHUP, SIGTERM, SIGINT };
 	size_t			 i;
 
+	if (root_refused(conf, allow_root)) {
+		config_free(conf);
+		return (1);
+	}
 	memset(&d, 0, sizeof(d));
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
@@ -416,9 +449,7 @@ run_daemon(struct np_config *conf)
 			event_base_free(d.base);
 			return (1);
 		}
-	} else if (geteuid() == 0)
-		log_info("running as root: set user: in the configuration "
-		    "to drop to an unprivileged user");
+	}
 	audit_apply(&d, NULL, conf);
 	sched_apply(&d, conf);
 	rules_apply(&d, conf);
@@ -607,7 +638,7 @@ run_once(struct np_config *conf)
 }
 
 /* Long-only options: values no short option uses. */
-enum { OPT_TEST_RULES = 0x100, OPT_REPLAY, OPT_VERIFY_AUDIT };
+enum { OPT_TEST_RULES = 0x100, OPT_REPLAY, OPT_VERIFY_AUDIT, OPT_ALLOW_ROOT };
 
 int
 main(int argc, char *argv[])
@@ -620,6 +651,7 @@ main(int argc, char *argv[])
 		{ "test-rules", no_argument, NULL, OPT_TEST_RULES },
 		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ "verify-audit", required_argument, NULL, OPT_VERIFY_AUDIT },
+		{ "allow-root", no_argument, NULL, OPT_ALLOW_ROOT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
@@ -630,6 +662,7 @@ main(int argc, char *argv[])
 				*replay = NULL, *verify = NULL;
 	struct np_config	*conf;
 	int			 ch, check = 0, once = 0, test_rules = 0,
+				    allow_root = 0,
 				    verbosity = LOG_LVL_INFO, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:n1R:vqVh", longopts, NULL)) !=
@@ -655,6 +688,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_VERIFY_AUDIT:
 			verify = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			allow_root = 1;
 			break;
 		case 'v':
 			verbosity++;
@@ -723,7 +759,7 @@ main(int argc, char *argv[])
 		libevent_global_shutdown();
 		return (rc);
 	}
-	rc = run_daemon(conf);
+	rc = run_daemon(conf, allow_root);
 	libevent_global_shutdown();
 	return (rc);
 }

@@ -594,7 +594,8 @@ np_start()
 {
 	local s=$1
 
-	ip netns exec "$(gwns "$s")" "$NETPROBED" \
+	# a simulated gateway: root in its own namespace, on purpose
+	ip netns exec "$(gwns "$s")" "$NETPROBED" --allow-root \
 	    -c "$DIR/gw/$s/netprobed.yaml" \
 	    </dev/null >>"$DIR/gw/$s/netprobed.log" 2>&1 &
 	PID[np-$s]=$!

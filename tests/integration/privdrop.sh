@@ -84,15 +84,27 @@ out=$("$NETPROBED" -c "$T/bad.yaml" --check-config 2>&1)
 is "$?:$out" "2:$T/bad.yaml:1:7: 'user': no such user \"npnosuchuser\"
 $T/bad.yaml: 1 error" "user: a missing user is a FILE:LINE:COL error"
 
-# as root without user: it says so
+# as root without user: it refuses, unless told to
 cat >"$T/root.yaml" <<END
 listen: 127.0.0.1:$NP_PORT
 probes: [{name: lo, type: icmp, targets: [127.0.0.1]}]
 END
-start_netprobed "$T/root.yaml" "$T/root.log" || bail_out "netprobed did not start"
-is "$(status Uid | cut -d" " -f1)" 0 "without user: it stays root"
-like "$(cat "$T/root.log")" 'info: running as root: set user: in the configuration' \
+out=$(env -u NETPROBED_ALLOW_ROOT timeout 10 "$NETPROBED" -c "$T/root.yaml" \
+    </dev/null 2>&1)
+is "$?" 1 "as root without user: it refuses to start (exit 1)"
+like "$out" 'error: refusing to run as root: set user: in the configuration' \
+    "and says why"
+! port_listening "$NP_PORT"
+ok $? "it opened no listener"
+NETPROBED_ALLOW_ROOT= start_netprobed "$T/root.yaml" "$T/root.log" \
+    --allow-root || bail_out "netprobed --allow-root did not start"
+is "$(status Uid | cut -d" " -f1)" 0 "with --allow-root it stays root"
+like "$(cat "$T/root.log")" 'info: running as root \(allowed\): set user:' \
     "and says so"
+stop_pid "$NETPROBED_PID"
+NETPROBED_ALLOW_ROOT=1 start_netprobed "$T/root.yaml" "$T/root2.log" ||
+    bail_out "netprobed with NETPROBED_ALLOW_ROOT=1 did not start"
+is "$(status Uid | cut -d" " -f1)" 0 "NETPROBED_ALLOW_ROOT=1 allows it too"
 stop_pid "$NETPROBED_PID"
 
 done_testing

@@ -50,6 +50,9 @@ if [ -z "${top_srcdir:-}" ]; then
 	top_srcdir="$(cd "$(dirname "$0")/../.." && pwd)"
 fi
 export NETPROBED top_srcdir
+# The tests run as root and start netprobed without user: (most of them
+# need no privilege drop); privdrop.sh checks the refusal itself.
+export NETPROBED_ALLOW_ROOT=1
 
 NP_HOST=${NP_HOST:-127.0.0.1}
 NP_PORT=${NP_PORT:-}
