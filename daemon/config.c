@@ -26,6 +26,7 @@
 #include "daemon/snmp.h"
 #include "daemon/sweep.h"
 #include "daemon/watcher.h"
+#include "daemon/webconfig.h"
 #include "daemon/yamldoc.h"
 
 /*
@@ -1093,6 +1094,19 @@ top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 			free(c->conf->user);
 			c->conf->user = xstrdup(s);
 		}
+	} else if (strcmp(key, "web_config_file") == 0) {
+		char	*path;
+
+		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
+			return;
+		if (*s == '\0') {
+			yd_error(&c->yd, v, "'web_config_file': empty file name");
+			return;
+		}
+		path = cfg_relative_path(c->yd.file, s);
+		web_config_free(c->conf->web);
+		c->conf->web = web_config_load(&c->yd, v, path);
+		free(path);
 	} else if (strcmp(key, "audit_log") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
 			return;
@@ -1118,7 +1132,8 @@ static void
 config_parse(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const known[] = { "site", "listen", "defaults",
-	    "probes", "rule_files", "snmp", "watchers", "audit_log", "user" };
+	    "probes", "rule_files", "snmp", "watchers", "audit_log", "user",
+	    "web_config_file" };
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
 	const char		*why;
@@ -1133,7 +1148,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 	if (root->type != YAML_MAPPING_NODE) {
 		yd_error(&c->yd, root, "the configuration must be a mapping of "
 		    "keys (site, listen, defaults, probes, rule_files, snmp, "
-		    "watchers, audit_log, user), got %s",
+		    "watchers, audit_log, user, web_config_file), got %s",
 		    yd_kind(root));
 		return;
 	}
@@ -1268,6 +1283,7 @@ config_free(struct np_config *conf)
 	watcher_cfgs_free(conf->watchers, conf->nwatchers);
 	free(conf->audit_path);
 	free(conf->user);
+	web_config_free(conf->web);
 	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);

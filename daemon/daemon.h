@@ -113,7 +113,8 @@ int		 priv_drop(const char *user, uint64_t caps, char *err,
 
 /* http.c */
 /* Bind the listener for conf->listen; 0, or -1 with a logged error. */
-int		 http_start(struct np_daemon *, const struct np_addr *);
+int		 http_start(struct np_daemon *, const struct np_addr *,
+		    const struct web_config *);
 void		 http_stop(struct np_daemon *);
 /*
  * End every /probe request in flight with 503 (before the config they

@@ -22,6 +22,11 @@
  *                             once with a best-effort 503
  *                             (too_many_connections)
  *
+ * With a web configuration file (webconfig.h) the listener speaks TLS
+ * and every path asks for basic authentication: 401 (unauthorized) with
+ * no or wrong credentials, 503 (auth_busy) while AUTH_MAX_PENDING
+ * password checks run; a failed TLS handshake is counted (tls).
+ *
  * Every refusal is counted in netprobe_http_rejected_total{reason}.
  * libevent 2.1 has no connection cap nor a hook per connection, so each
  * accepted connection is adopted right after evhttp made it (its
@@ -37,6 +42,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -47,6 +53,9 @@
 #include "daemon/audit.h"
 #include "probes/isolation.h"
 #include "daemon/sweep.h"
+#include "daemon/webconfig.h"
+
+#include <openssl/ssl.h>
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 
@@ -57,13 +66,22 @@
 #define HTTP_REQ_TIMEOUT	10
 #define HTTP_MAX_CONNS		256
 
-enum { REJ_HEADER, REJ_URI, REJ_METHOD, REJ_CONNS, REJ_TIMEOUT, REJ_N };
+enum { REJ_HEADER, REJ_URI, REJ_METHOD, REJ_CONNS, REJ_TIMEOUT,
+    REJ_UNAUTHORIZED, REJ_AUTH_BUSY, REJ_TLS, REJ_N };
+
+typedef void (*handler_fn)(struct evhttp_request *, void *);
 
 /* One client connection while it is open. */
 struct hconn {
 	struct evhttp_connection	*evcon;
 	struct event			*deadline;	/* HTTP_REQ_TIMEOUT */
 	struct probe_req		*probe;		/* its /probe, if any */
+	/* a request waiting for its password check, and its handler */
+	struct auth_job			*auth;
+	struct evhttp_request		*auth_req, *authed;
+	handler_fn			 auth_handler;
+	struct np_daemon		*d;
+	int				 nreq;	/* requests seen */
 	struct evbuffer_cb_entry	*rxcb;
 	size_t				 rx;	/* bytes since the last request */
 	unsigned long long		 seq;	/* order of arrival */
@@ -82,6 +100,7 @@ static struct {
 	struct fresh	*fresh;
 	struct event	*adopt;
 	struct series	*rejected[REJ_N];
+	struct series	*auth_inflight;
 	unsigned long long seq;
 } lim;
 
@@ -126,6 +145,13 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 	 */
 	if (hc->rx > HTTP_MAX_HEADERS)
 		reject_count(REJ_HEADER);
+	/* a TLS connection that ended in a TLS error (a handshake, mostly) */
+	if (hc->nreq == 0 && bufferevent_openssl_get_ssl(
+	    evhttp_connection_get_bufferevent(evcon)) != NULL &&
+	    bufferevent_get_openssl_error(
+	    evhttp_connection_get_bufferevent(evcon)) != 0)
+		reject_count(REJ_TLS);
+	auth_cancel(hc->auth);
 	evbuffer_remove_cb_entry(bufferevent_get_input(
 	    evhttp_connection_get_bufferevent(evcon)), hc->rxcb);
 	if (hc->probe != NULL)
@@ -197,10 +223,24 @@ hconn_victim(void)
 static struct bufferevent *
 bev_cb(struct event_base *base, void *arg)
 {
+	struct np_daemon	*d = arg;
 	struct bufferevent	*bev;
 	struct fresh		*f;
+	SSL			*ssl;
 
-	if ((bev = bufferevent_socket_new(base, -1,
+	if (d->conf->web != NULL && d->conf->web->tls != NULL) {
+		/* the context of the config in force when it connected */
+		if ((ssl = SSL_new(d->conf->web->tls)) == NULL)
+			return (NULL);
+		if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) ==
+		    NULL) {
+			SSL_free(ssl);
+			return (NULL);
+		}
+		/* a scraper that just closes is not an error */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else if ((bev = bufferevent_socket_new(base, -1,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		return (NULL);
 	/* our reference keeps it readable until adopt_cb */
@@ -242,12 +282,16 @@ adopt_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (evcon != NULL && lim.nconns >= HTTP_MAX_CONNS) {
 			reject_count(REJ_CONNS);
-			(void)send(bufferevent_getfd(f->bev), busy,
-			    sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			/* (in clear text only: no handshake for a refusal) */
+			if (bufferevent_openssl_get_ssl(f->bev) == NULL)
+				(void)send(bufferevent_getfd(f->bev), busy,
+				    sizeof(busy) - 1, MSG_DONTWAIT |
+				    MSG_NOSIGNAL);
 			evhttp_connection_free(evcon);
 		} else if (evcon != NULL) {
 			hc = xcalloc(1, sizeof(*hc));
 			hc->evcon = evcon;
+			hc->d = d;
 			hc->seq = ++lim.seq;
 			hc->rxcb = evbuffer_add_cb(bufferevent_get_input(
 			    f->bev), rx_cb, hc);
@@ -280,21 +324,93 @@ refuse(struct evhttp_request *req, int code, const char *reason)
 	evbuffer_free(b);
 }
 
+/* RFC 7235 3.1, RFC 7617 2.1 */
+static void
+unauthorized(struct evhttp_request *req)
+{
+	reject_count(REJ_UNAUTHORIZED);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "WWW-Authenticate", "Basic realm=\"netprobed\", charset=\"UTF-8\"");
+	refuse(req, 401, "Unauthorized");
+}
+
+/* The worker has compared the password of hc's waiting request. */
+static void
+auth_done(void *arg, int ok)
+{
+	struct hconn		*hc = arg;
+	struct evhttp_request	*req = hc->auth_req;
+
+	hc->auth = NULL;
+	hc->auth_req = NULL;
+	if (!ok) {
+		unauthorized(req);
+		return;
+	}
+	hc->authed = req;
+	hc->auth_handler(req, hc->d);
+}
+
+/*
+ * Basic authentication, when the web configuration has users.  1: go
+ * on; 0: answered, or waiting for the worker (handler runs again then).
+ */
+static int
+authenticate(struct np_daemon *d, struct hconn *hc,
+    struct evhttp_request *req, handler_fn handler)
+{
+	const struct web_config	*wc = d->conf->web;
+	struct auth_job		*job;
+
+	if (wc == NULL || wc->nusers == 0)
+		return (1);
+	if (hc != NULL && hc->authed == req) {
+		hc->authed = NULL;
+		return (1);
+	}
+	switch (auth_check(d->base, wc, evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization"),
+	    auth_done, hc, &job)) {
+	case AUTH_OK:
+		return (1);
+	case AUTH_PENDING:
+		if (hc != NULL) {
+			hc->auth = job;
+			hc->auth_req = req;
+			hc->auth_handler = handler;
+			return (0);
+		}
+		auth_cancel(job);	/* not ours: cannot wait for it */
+		/* FALLTHROUGH */
+	case AUTH_BUSY:
+		reject_count(REJ_AUTH_BUSY);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		refuse(req, HTTP_SERVUNAVAIL, "Service Unavailable");
+		return (0);
+	default:
+		unauthorized(req);
+		return (0);
+	}
+}
+
 /*
  * Every request passes here first: its connection's deadline stops (the
  * request is whole) until the reply is sent; wrong methods and long URIs
- * are refused.  0: answered already.
+ * are refused, then credentials checked.  0: answered already (or soon,
+ * by handler once the password is checked).
  */
 static int
-admit(struct evhttp_request *req)
+admit(struct np_daemon *d, struct evhttp_request *req, handler_fn handler)
 {
 	struct hconn	*hc;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
 	hc = hconn_find(evhttp_request_get_connection(req));
-	if (hc != NULL) {
+	if (hc != NULL && hc->authed != req) {
 		evtimer_del(hc->deadline);
 		hc->rx = 0;
+		hc->nreq++;
 		evhttp_request_set_on_complete_cb(req, reply_done_cb, hc);
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -315,14 +431,14 @@ admit(struct evhttp_request *req)
 		refuse(req, 414, "URI Too Long");
 		return (0);
 	}
-	return (1);
+	return (authenticate(d, hc, req, handler));
 }
 
 /* Paths without a handler: libevent's 404, after the checks. */
 static void
 notfound_cb(struct evhttp_request *req, void *arg)
 {
-	if (admit(req))
+	if (admit(arg, req, notfound_cb))
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 }
 
@@ -335,6 +451,15 @@ http_render_metrics(struct np_daemon *d, struct evbuffer *b)
 		    "/probe requests running now (at most 32).", METRIC_GAUGE,
 		    NULL, 0), NULL, NULL);
 	series_set(d->probe_inflight, (double)d->nprobe_reqs);
+	if (d->conf->web != NULL && d->conf->web->nusers > 0) {
+		if (lim.auth_inflight == NULL)
+			lim.auth_inflight = store_series(d->store, store_family(
+			    d->store, "netprobe_http_auth_checks_in_flight",
+			    "Password checks (bcrypt, on the worker thread) "
+			    "queued or running now.", METRIC_GAUGE, NULL, 0),
+			    NULL, NULL);
+		series_set(lim.auth_inflight, (double)auth_in_flight());
+	}
 	if (d->conf->audit_path != NULL) {
 		if (d->audit_errors == NULL)
 			d->audit_errors = store_series(d->store, store_family(
@@ -365,7 +490,7 @@ metrics_cb(struct evhttp_request *req, void *arg)
 	struct np_daemon	*d = arg;
 	struct evbuffer		*b;
 
-	if (!admit(req))
+	if (!admit(d, req, metrics_cb))
 		return;
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -427,7 +552,7 @@ status_cb(struct evhttp_request *req, void *arg)
 	struct np_daemon	*d = arg;
 	struct evbuffer		*b;
 
-	if (!admit(req))
+	if (!admit(d, req, status_cb))
 		return;
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -458,7 +583,7 @@ healthz_cb(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer	*b;
 
-	if (!admit(req))
+	if (!admit(arg, req, healthz_cb))
 		return;
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -476,7 +601,7 @@ page_cb(struct evhttp_request *req, void *arg)
 	struct np_daemon	*d = arg;
 	struct evbuffer		*b;
 
-	if (!admit(req))
+	if (!admit(d, req, page_cb))
 		return;
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
@@ -488,19 +613,22 @@ page_cb(struct evhttp_request *req, void *arg)
 }
 
 int
-http_start(struct np_daemon *d, const struct np_addr *listen)
+http_start(struct np_daemon *d, const struct np_addr *listen,
+    const struct web_config *web)
 {
 	struct evhttp			*http;
 	struct evhttp_bound_socket	*bound;
 	char				 host[NP_ADDRSTRLEN];
 	static const char *const reasons[REJ_N] = { "header_too_large",
-	    "uri_too_long", "method", "too_many_connections", "timeout" };
+	    "uri_too_long", "method", "too_many_connections", "timeout",
+	    "unauthorized", "auth_busy", "tls" };
 	struct family			*f;
 	int				 i;
 
 	f = store_family(d->store, "netprobe_http_rejected_total",
 	    "Requests and connections the HTTP listener refused or dropped, "
 	    "by reason.", METRIC_COUNTER, NULL, 0);
+	lim.auth_inflight = NULL;	/* registered at the first render */
 	for (i = 0; i < REJ_N; i++)
 		lim.rejected[i] = store_series(d->store, f, NULL, "reason",
 		    reasons[i], NULL);
@@ -536,9 +664,12 @@ http_start(struct np_daemon *d, const struct np_addr *listen)
 	http_stop(d);
 	d->http = http;
 	d->bound = bound;
-	log_info("listening on http://%s%s%s:%d/metrics",
-	    listen->ss.ss_family == AF_INET6 ? "[" : "", host,
-	    listen->ss.ss_family == AF_INET6 ? "]" : "", addr_port(listen));
+	log_info("listening on %s://%s%s%s:%d/metrics%s",
+	    web != NULL && web->tls != NULL ? "https" :
+	    "http", listen->ss.ss_family == AF_INET6 ? "[" : "", host,
+	    listen->ss.ss_family == AF_INET6 ? "]" : "", addr_port(listen),
+	    web != NULL && web->nusers > 0 ?
+	    " (basic authentication)" : "");
 	return (0);
 }
 
@@ -737,7 +868,7 @@ probe_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	struct hconn		*hc;
 
-	if (!admit(req))
+	if (!admit(d, req, probe_cb))
 		return;
 	/* its connection is watched: the run must know if the client left */
 	if ((hc = hconn_find(evhttp_request_get_connection(req))) == NULL ||

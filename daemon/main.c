@@ -21,6 +21,7 @@
 #include "daemon/snmp.h"
 #include "daemon/agentx.h"
 #include "daemon/audit.h"
+#include "daemon/webconfig.h"
 #include "daemon/sweep.h"
 #include "daemon/watcher.h"
 #include "probes/icmp_pkt.h"
@@ -317,7 +318,7 @@ reload(struct np_daemon *d)
 		return;
 	}
 	if (!same_addr(&conf->listen, &d->conf->listen) &&
-	    http_start(d, &conf->listen) == -1) {
+	    http_start(d, &conf->listen, conf->web) == -1) {
 		log_err("reload of %s failed: cannot listen on the new "
 		    "address; keeping the running configuration", conf->path);
 		snmp_notify_reload_failed(d, "cannot listen on the new "
@@ -372,6 +373,7 @@ daemon_free(struct np_daemon *d)
 	audit_close(d->audit);
 	d->audit = NULL;
 	http_stop(d);
+	auth_shutdown();
 	isolation_shutdown();
 	for (i = 0; probe_types[i] != NULL; i++)
 		if (probe_types[i]->shutdown != NULL)
@@ -425,7 +427,7 @@ run_daemon(struct np_config *conf, int allow_root)
 	d.conf = conf;
 	d.start_time = (double)now_wall_ns() / 1e9;
 	self_metrics_init(&d);
-	if (http_start(&d, &conf->listen) == -1) {
+	if (http_start(&d, &conf->listen, conf->web) == -1) {
 		daemon_free(&d);
 		event_base_free(d.base);
 		return (1);

@@ -21,6 +21,7 @@ struct evbuffer;
 struct probe_type;
 struct probe_run;
 struct store;
+struct web_config;
 struct series;
 struct family;
 
@@ -49,6 +50,18 @@ void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
 int		 xasprintf(char **, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Read a file that holds secrets (SNMP passphrases, the web config's
+ * password hashes, a TLS key): a regular file, not a symlink, not
+ * readable or writable by others nor writable by its group (root:netprobed
+ * mode 0640 is the usual way), at most max bytes.  The text (NUL-added,
+ * *len without it) or NULL with the reason in err.  The caller wipes
+ * and frees it (secret_free).
+ */
+char		*secret_read(const char *path, size_t max, size_t *len,
+		    char *err, size_t errlen);
+void		 secret_free(char *, size_t len);
 
 /* Monotonic and wall clocks, in nanoseconds. */
 uint64_t	 now_mono_ns(void);
@@ -183,6 +196,7 @@ struct np_config {
 	size_t			 nwatchers;
 	char			*audit_path;	/* `audit_log:`, NULL: none */
 	char			*user;		/* `user:`, NULL: none */
+	struct web_config	*web;		/* `web_config_file:` */
 	char			 sha256[65];	/* of the file, hex */
 };
 

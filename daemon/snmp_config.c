@@ -116,57 +116,35 @@ parse_engine_id(struct yamldoc *yd, yaml_node_t *n, const char *key,
 }
 
 /*
- * A secret from a file: the first line, the file owned by us and not
- * readable by group or others (like ssh's keys), at most 256 bytes.
+ * A secret from a file: its first line, at most 256 bytes; the file
+ * checked as secret_read() does (no access for others).
  */
 static char *
 read_secret(struct yamldoc *yd, yaml_node_t *n, const char *key)
 {
 	const char	*path;
-	struct stat	 st;
-	char		 buf[258];
-	ssize_t		 r;
-	size_t		 len;
-	int		 fd;
+	char		*buf, *out, err[512];
+	size_t		 len, line;
 
 	if ((path = yd_scalar(yd, n, key, "a file name")) == NULL)
 		return (NULL);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		yd_error(yd, n, "'%s': cannot open %s: %s", key, path,
-		    strerror(errno));
+	if ((buf = secret_read(path, 4096, &len, err, sizeof(err))) == NULL) {
+		yd_error(yd, n, "'%s': %s", key, err);
 		return (NULL);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		yd_error(yd, n, "'%s': %s is not a regular file", key, path);
-		close(fd);
-		return (NULL);
-	}
-	if ((st.st_mode & 077) != 0) {
-		yd_error(yd, n, "'%s': %s is readable by others (mode %03o); "
-		    "chmod 600 it", key, path, (unsigned)(st.st_mode & 0777));
-		close(fd);
-		return (NULL);
-	}
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r < 0) {
-		yd_error(yd, n, "'%s': cannot read %s: %s", key, path,
-		    strerror(errno));
-		return (NULL);
-	}
-	buf[r] = '\0';
-	len = strcspn(buf, "\r\n");
-	if (len > 256 || (len == (size_t)r && r == (ssize_t)sizeof(buf) - 1)) {
+	line = strcspn(buf, "\r\n");
+	out = NULL;
+	if (line > 256)
 		yd_error(yd, n, "'%s': the secret in %s is longer than 256 "
 		    "bytes", key, path);
-		return (NULL);
-	}
-	buf[len] = '\0';
-	if (len == 0) {
+	else if (line == 0)
 		yd_error(yd, n, "'%s': %s is empty", key, path);
-		return (NULL);
+	else {
+		buf[line] = '\0';
+		out = xstrdup(buf);
 	}
-	return (xstrdup(buf));
+	secret_free(buf, len);
+	return (out);
 }
 
 /* key or key_file: a secret given inline or in a file. */
@@ -492,11 +470,9 @@ snmp_config_parse(struct yamldoc *yd, yaml_node_t *n)
 }
 
 static void
-secret_free(char *s)
+secret_str_free(char *s)
 {
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
-	free(s);
+	secret_free(s, s != NULL ? strlen(s) : 0);
 }
 
 void
@@ -524,10 +500,10 @@ snmp_manager_cfg_clear(struct snmp_manager_cfg *m)
 	size_t	i;
 
 	free(m->name);
-	secret_free(m->community);
+	secret_str_free(m->community);
 	free(m->user);
-	secret_free(m->auth_pass);
-	secret_free(m->priv_pass);
+	secret_str_free(m->auth_pass);
+	secret_str_free(m->priv_pass);
 	for (i = 0; i < m->nseverities; i++)
 		free(m->severities[i]);
 	free(m->severities);

@@ -4,16 +4,20 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 
@@ -429,4 +433,69 @@ json_time(struct evbuffer *b, int64_t ms)
 	}
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
 	evbuffer_add_printf(b, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
+}
+
+char *
+secret_read(const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 len = 0;
+	ssize_t		 r;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		close(fd);
+		return (NULL);
+	}
+	if ((st.st_mode & 007) != 0) {
+		snprintf(err, errlen, "%s is readable by others (mode %03o); "
+		    "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return (NULL);
+	}
+	if ((st.st_mode & 020) != 0) {
+		snprintf(err, errlen, "%s is writable by its group (mode %03o); "
+		    "chmod 640 it", path, (unsigned)(st.st_mode & 0777));
+		close(fd);
+		return (NULL);
+	}
+	buf = xmalloc(max + 1);
+	while (len <= max && (r = read(fd, buf + len, max + 1 - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			secret_free(buf, len);
+			return (NULL);
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len > max) {
+		snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
+		secret_free(buf, len);
+		return (NULL);
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return (buf);
+}
+
+void
+secret_free(char *s, size_t len)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, len);
+	free(s);
 }

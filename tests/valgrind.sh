@@ -122,4 +122,35 @@ if wait $pid; then echo "ok: daemon session"; else
 	echo "FAILED: daemon session under valgrind"; status=1; fi
 pid=
 grep -v '^netprobed: ' "$tmp/d.err" || true
+
+# TLS and basic authentication: the handshake, the password worker
+# thread (a check, a remembered one, a wrong one), a reload, a stop
+if command -v openssl >/dev/null && command -v htpasswd >/dev/null; then
+	wport=19598
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$tmp/tls.key" -out "$tmp/tls.crt" -days 2 -subj /CN=vg \
+	    -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+	printf 'tls_server_config: {cert_file: tls.crt, key_file: tls.key}\nbasic_auth_users: {p: %s}\n' \
+	    "'$(htpasswd -nbBC 4 p pw | cut -d: -f2-)'" >"$tmp/web.yml"
+	chmod 600 "$tmp/tls.key" "$tmp/web.yml"
+	printf 'listen: 127.0.0.1:%s\nweb_config_file: web.yml\nprobes: []\n' $wport >"$tmp/w.yaml"
+	"${vg[@]}" "$BUILD/netprobed" -c "$tmp/w.yaml" 2>"$tmp/w.err" &
+	pid=$!
+	wc=(curl -s --max-time 20 --cacert "$tmp/tls.crt" -o /dev/null -w '%{http_code}')
+	end=$((SECONDS + 30))
+	until [ "$("${wc[@]}" -u p:pw "https://127.0.0.1:$wport/healthz")" = 200 ]; do
+		[ $SECONDS -ge $end ] && { echo "FAILED: TLS + auth under valgrind"; status=1; break; }
+		sleep 0.2
+	done
+	[ "$("${wc[@]}" -u p:pw "https://127.0.0.1:$wport/metrics")" = 200 ] &&
+	[ "$("${wc[@]}" -u p:no "https://127.0.0.1:$wport/metrics")" = 401 ] ||
+		{ echo "FAILED: TLS + auth answers under valgrind"; status=1; }
+	kill -HUP $pid
+	"${wc[@]}" -u p:pw "https://127.0.0.1:$wport/status" >/dev/null
+	kill -TERM $pid
+	if wait $pid; then echo "ok: TLS + auth session"; else
+		echo "FAILED: TLS + auth session under valgrind"; status=1; fi
+	pid=
+	grep -v '^netprobed: ' "$tmp/w.err" || true
+fi
 exit $status
