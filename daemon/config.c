@@ -1107,6 +1107,15 @@ top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		web_config_free(c->conf->web);
 		c->conf->web = web_config_load(&c->yd, v, path);
 		free(path);
+	} else if (strcmp(key, "state_file") == 0) {
+		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
+			return;
+		if (*s == '\0')
+			yd_error(&c->yd, v, "'state_file': empty file name");
+		else {
+			free(c->conf->state_path);
+			c->conf->state_path = cfg_relative_path(c->yd.file, s);
+		}
 	} else if (strcmp(key, "audit_log") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
 			return;
@@ -1133,7 +1142,7 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 {
 	static const char *const known[] = { "site", "listen", "defaults",
 	    "probes", "rule_files", "snmp", "watchers", "audit_log", "user",
-	    "web_config_file" };
+	    "web_config_file", "state_file" };
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k;
 	const char		*why;
@@ -1148,7 +1157,8 @@ config_parse(struct cfg_ctx *c, yaml_node_t *root)
 	if (root->type != YAML_MAPPING_NODE) {
 		yd_error(&c->yd, root, "the configuration must be a mapping of "
 		    "keys (site, listen, defaults, probes, rule_files, snmp, "
-		    "watchers, audit_log, user, web_config_file), got %s",
+		    "watchers, audit_log, user, web_config_file, state_file), "
+		    "got %s",
 		    yd_kind(root));
 		return;
 	}
@@ -1284,6 +1294,7 @@ config_free(struct np_config *conf)
 	free(conf->audit_path);
 	free(conf->user);
 	web_config_free(conf->web);
+	free(conf->state_path);
 	rl_labels_free(&conf->site_labels);
 	free(conf->site_name);
 	free(conf->site_display_name);

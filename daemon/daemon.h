@@ -45,6 +45,8 @@ struct np_daemon {
 	/* the audit trail (audit.c), NULL without `audit_log:` */
 	struct audit			*audit;
 	struct series			*audit_errors;
+	/* bumped by what the state file keeps (state.c) */
+	uint64_t			 state_gen;
 };
 
 /* sched.c */

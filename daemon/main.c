@@ -21,6 +21,7 @@
 #include "daemon/snmp.h"
 #include "daemon/agentx.h"
 #include "daemon/audit.h"
+#include "daemon/state.h"
 #include "daemon/webconfig.h"
 #include "daemon/sweep.h"
 #include "daemon/watcher.h"
@@ -335,12 +336,35 @@ reload(struct np_daemon *d)
 	snmp_apply(d, conf);
 	agentx_apply(d, conf);
 	watchers_apply(d, conf);
+	state_apply(d, conf, 0);
 	config_free(d->conf);
 	d->conf = conf;
 	config_applied(d, 1);
 	log_info("configuration reloaded: %zu probes, %zu targets",
 	    conf->nprobes, d->nts);
 	sd_notify_msg("READY=1");
+}
+
+#define STOP_DRAIN_MS	1000
+
+static struct {
+	struct event	*ev;
+	uint64_t	 until_ms;
+} stopping;
+
+static void
+stop_drain(evutil_socket_t fd, short ev, void *arg)
+{
+	struct np_daemon	*d = arg;
+	struct timeval		 tv = { 0, 20000 };
+
+	if (snmp_informs_waiting(d) == 0 ||
+	    now_mono_ns() / 1000000 >= stopping.until_ms) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	if (!evtimer_pending(stopping.ev, NULL))
+		evtimer_add(stopping.ev, &tv);
 }
 
 static void
@@ -352,11 +376,25 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 		reload(d);
 		return;
 	}
+	if (stopping.ev != NULL) {
+		event_base_loopbreak(d->base);	/* a second signal: now */
+		return;
+	}
 	log_info("%s received, stopping", sig == SIGTERM ? "SIGTERM" :
 	    "SIGINT");
 	sd_notify_msg("STOPPING=1");
 	snmp_notify_stopping(d);
-	event_base_loopbreak(d->base);
+	/*
+	 * Give the managers a moment (STOP_DRAIN_MS at most) to acknowledge
+	 * what is queued -- "stopping" at least -- so that it is neither
+	 * lost nor, with a state file, sent again after the restart.
+	 */
+	stopping.until_ms = now_mono_ns() / 1000000 + STOP_DRAIN_MS;
+	if ((stopping.ev = event_new(d->base, -1, EV_PERSIST, stop_drain,
+	    d)) == NULL)
+		event_base_loopbreak(d->base);
+	else
+		stop_drain(-1, 0, d);
 }
 
 static void
@@ -364,6 +402,7 @@ daemon_free(struct np_daemon *d)
 {
 	size_t	i;
 
+	state_stop(d);
 	http_abort_probes(d, "netprobed is stopping");
 	agentx_stop(d);
 	watchers_free(d);
@@ -457,6 +496,8 @@ run_daemon(struct np_config *conf, int allow_root)
 	rules_apply(&d, conf);
 	snmp_apply(&d, conf);
 	agentx_apply(&d, conf);
+	/* informs unacknowledged at the last stop go out before "started" */
+	state_apply(&d, conf, 1);
 	snmp_notify_started(&d);
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
@@ -466,6 +507,9 @@ run_daemon(struct np_config *conf, int allow_root)
 
 	event_base_dispatch(d.base);
 
+	if (stopping.ev != NULL)
+		event_free(stopping.ev);
+	stopping.ev = NULL;
 	if (watchdog != NULL)
 		event_free(watchdog);
 	for (i = 0; i < NP_NELEM(sigs); i++)

@@ -197,6 +197,7 @@ struct np_config {
 	char			*audit_path;	/* `audit_log:`, NULL: none */
 	char			*user;		/* `user:`, NULL: none */
 	struct web_config	*web;		/* `web_config_file:` */
+	char			*state_path;	/* `state_file:`, NULL: none */
 	char			 sha256[65];	/* of the file, hex */
 };
 

@@ -20,6 +20,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/snmp.h"
+#include "daemon/state.h"
+#include "daemon/yamldoc.h"
 #include "rules/group.h"
 #include "rules/labels.h"
 #include "rules/tsdb.h"
@@ -376,6 +378,8 @@ log_transitions(struct rgroup *rg)
 	for (i = 0; i < rg->g->nrules; i++) {
 		if (rg->g->rules[i].alert == NULL)
 			continue;
+		if (rg->g->rules[i].alert->ntrans > 0)
+			state_dirty(rg->r->d);
 		for (j = 0; j < rg->g->rules[i].alert->ntrans; j++) {
 			tr = &rg->g->rules[i].alert->trans[j];
 			if (tr->from == ALERT_PENDING && tr->to ==
@@ -678,6 +682,107 @@ json_alert(struct evbuffer *b, const struct rgroup *rg,
 	evbuffer_add_printf(b, ",\"group\":");
 	json_str(b, rg->key);
 	evbuffer_add(b, "}", 1);
+}
+
+/* ---- the state file ------------------------------------------------- */
+
+struct state_out {
+	struct evbuffer	*b;
+	size_t		 n;
+};
+
+static void
+state_alert(void *arg, const char *group, const struct alert *a)
+{
+	struct state_out	*o = arg;
+	struct evbuffer		*b = o->b;
+	const char		*rule = rl_labels_get(&a->labels, "alertname");
+
+	if (a->state == ALERT_INACTIVE || rule == NULL)
+		return;
+	evbuffer_add_printf(b, "%s\n{\"group\":", o->n++ ? "," : "");
+	json_str(b, group);
+	evbuffer_add_printf(b, ",\"rule\":");
+	json_str(b, rule);
+	evbuffer_add_printf(b, ",\"state\":\"%s\",\"labels\":",
+	    alert_state_name(a->state));
+	json_labels(b, &a->labels);
+	evbuffer_add_printf(b, ",\"annotations\":");
+	json_labels(b, &a->annotations);
+	evbuffer_add_printf(b, ",\"value\":");
+	json_num(b, a->value);
+	evbuffer_add_printf(b, ",\"active_at_ms\":%lld,\"fired_at_ms\":%lld,"
+	    "\"keep_firing_since_ms\":%lld}", (long long)a->active_at_ms,
+	    (long long)a->fired_at_ms, (long long)a->keep_firing_since_ms);
+}
+
+/* "alerts":[...]: every pending and firing alert, with its rule. */
+void
+rules_state_write(struct np_daemon *d, struct evbuffer *b)
+{
+	struct state_out	o = { b, 0 };
+
+	evbuffer_add_printf(b, "\"alerts\":[");
+	rules_foreach_alert(d, state_alert, &o);
+	evbuffer_add(b, "]", 1);
+}
+
+/* Each saved alert back into its rule (same group and rule name). */
+void
+rules_state_restore(struct np_daemon *d, struct yamldoc *yd,
+    yaml_node_t *alerts)
+{
+	struct rules		*r = d->rules;
+	struct rl_rule_state	*rs;
+	struct alert		 a;
+	yaml_node_item_t	*it;
+	yaml_node_t		*n;
+	const char		*group, *rule, *state;
+	size_t			 i, j, restored = 0;
+
+	if (r == NULL || alerts == NULL || alerts->type != YAML_SEQUENCE_NODE)
+		return;
+	for (it = alerts->data.sequence.items.start;
+	    it < alerts->data.sequence.items.top; it++) {
+		n = yd_node(yd, *it);
+		group = state_str(yd, n, "group");
+		rule = state_str(yd, n, "rule");
+		state = state_str(yd, n, "state");
+		if (group == NULL || rule == NULL || state == NULL)
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.state = strcmp(state, "firing") == 0 ? ALERT_FIRING :
+		    strcmp(state, "pending") == 0 ? ALERT_PENDING :
+		    ALERT_INACTIVE;
+		if (a.state == ALERT_INACTIVE)
+			continue;
+		state_labels(yd, n, "labels", &a.labels);
+		state_labels(yd, n, "annotations", &a.annotations);
+		a.value = state_num(yd, n, "value");
+		a.active_at_ms = state_int(yd, n, "active_at_ms", 0);
+		a.fired_at_ms = state_int(yd, n, "fired_at_ms", 0);
+		a.keep_firing_since_ms = state_int(yd, n,
+		    "keep_firing_since_ms", 0);
+		/* the rule must still be there, under the same group */
+		for (i = 0; i < r->ngroups; i++) {
+			if (strcmp(r->groups[i].key, group) != 0)
+				continue;
+			for (j = 0; j < r->groups[i].g->nrules; j++) {
+				rs = &r->groups[i].g->rules[j];
+				if (rs->alert == NULL ||
+				    strcmp(rs->rule->name, rule) != 0)
+					continue;
+				alert_rule_restore(rs->alert, &a);
+				restored++;
+				break;
+			}
+			break;
+		}
+		rl_labels_free(&a.labels);
+		rl_labels_free(&a.annotations);
+	}
+	if (restored > 0)
+		log_info("restored %zu pending or firing alerts", restored);
 }
 
 void

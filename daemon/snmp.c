@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include <net-snmp/net-snmp-config.h>
@@ -42,6 +43,8 @@
 #include "daemon/daemon.h"
 #include "daemon/msg_agentx.h"
 #include "daemon/snmp.h"
+#include "daemon/state.h"
+#include "daemon/yamldoc.h"
 #include "rules/alert.h"
 #include "rules/labels.h"
 
@@ -329,6 +332,7 @@ q_at(struct mgr *m, size_t i)
 static void
 q_pop(struct mgr *m)
 {
+	state_dirty(m->s->d);
 	ev_unref(q_at(m, 0)->ev);
 	m->qhead = (m->qhead + 1) % m->cfg->queue_size;
 	m->qlen--;
@@ -481,6 +485,7 @@ mgr_enqueue(struct mgr *m, struct event_msg *e)
 	qe->seq = 0;
 	m->qlen++;
 	series_set(m->m_qlen, (double)m->qlen);
+	state_dirty(m->s->d);
 	mgr_kick(m);
 }
 
@@ -1135,6 +1140,18 @@ snmp_notify_started(struct np_daemon *d)
 	notify_plain(d, N_STARTED, NULL);
 }
 
+size_t
+snmp_informs_waiting(struct np_daemon *d)
+{
+	struct snmp	*s = d->snmp;
+	size_t		 i, n = 0;
+
+	for (i = 0; s != NULL && i < s->nmgrs; i++)
+		if (s->mgrs[i]->cfg->inform && s->mgrs[i]->sess != NULL)
+			n += s->mgrs[i]->qlen;
+	return (n);
+}
+
 void
 snmp_notify_stopping(struct np_daemon *d)
 {
@@ -1145,4 +1162,179 @@ snmp_notify_stopping(struct np_daemon *d)
 	/* informs: one attempt now, nobody waits for the answer */
 	for (i = 0; s != NULL && i < s->nmgrs; i++)
 		mgr_send(s->mgrs[i]);
+}
+
+/* ---- the state file ---------------------------------------------------- */
+
+static void
+json_opt(struct evbuffer *b, const char *key, const char *v)
+{
+	if (v == NULL)
+		return;
+	evbuffer_add_printf(b, ",\"%s\":", key);
+	json_str(b, v);
+}
+
+/* "managers":[...]: each one's numbering and unacknowledged informs. */
+void
+snmp_state_write(struct np_daemon *d, struct evbuffer *b)
+{
+	struct snmp		*s = d->snmp;
+	struct mgr		*m;
+	const struct qent	*qe;
+	const struct event_msg	*e;
+	size_t			 i, k;
+
+	evbuffer_add_printf(b, "\"managers\":[");
+	for (i = 0; s != NULL && i < s->nmgrs; i++) {
+		m = s->mgrs[i];
+		evbuffer_add_printf(b, "%s\n{\"name\":", i ? "," : "");
+		json_str(b, m->cfg->name);
+		evbuffer_add_printf(b, ",\"seq\":%lu,\"dropped_unreported\":"
+		    "%llu,\"dropped_total\":%llu,\"queue\":[",
+		    (unsigned long)m->seq,
+		    (unsigned long long)m->dropped_unreported,
+		    (unsigned long long)m->dropped_total);
+		for (k = 0; k < m->qlen; k++) {
+			qe = q_at(m, k);
+			e = qe->ev;
+			evbuffer_add_printf(b, "%s{\"seq\":%lu,\"kind\":%d,"
+			    "\"time_ms\":%lld,\"state\":%d,\"active_ms\":%lld,"
+			    "\"vkind\":%d,\"port\":%lu,\"first_ms\":%lld,"
+			    "\"dropped\":%llu", k ? "," : "",
+			    (unsigned long)qe->seq, e->kind,
+			    (long long)e->time_ms, e->state,
+			    (long long)e->active_ms, e->vkind,
+			    (unsigned long)e->port, (long long)e->first_ms,
+			    (unsigned long long)e->dropped);
+			json_opt(b, "alertname", e->alertname);
+			json_opt(b, "severity", e->severity);
+			json_opt(b, "value", e->value);
+			json_opt(b, "summary", e->summary);
+			json_opt(b, "description", e->description);
+			json_opt(b, "labels", e->labels);
+			json_opt(b, "watcher", e->watcher);
+			json_opt(b, "src", e->src);
+			json_opt(b, "dst", e->dst);
+			json_opt(b, "proto", e->proto);
+			json_opt(b, "reason", e->reason);
+			evbuffer_add(b, "}", 1);
+		}
+		evbuffer_add(b, "]}", 2);
+	}
+	evbuffer_add(b, "]", 1);
+}
+
+static char *
+opt_dup(struct yamldoc *yd, yaml_node_t *n, const char *key)
+{
+	const char	*v = state_str(yd, n, key);
+
+	return (v != NULL ? xstrdup(v) : NULL);
+}
+
+/*
+ * A saved queue goes back in front of whatever is queued already (the
+ * manager must hear the older first), with its numbers: an inform sent
+ * before the restart keeps its npSequence, so a manager that had it (its
+ * answer lost) sees a repeat, not a new event.
+ */
+static void
+restore_queue(struct mgr *m, struct yamldoc *yd, yaml_node_t *q)
+{
+	struct event_msg	*e;
+	yaml_node_item_t	*it;
+	yaml_node_t		*n;
+	struct qent		*qe;
+	size_t			 nq, i;
+	int			 kind;
+
+	if (q == NULL || q->type != YAML_SEQUENCE_NODE)
+		return;
+	nq = (size_t)(q->data.sequence.items.top - q->data.sequence.items.start);
+	/* walked from the newest: each goes to the front */
+	for (i = nq; i > 0; i--) {
+		it = q->data.sequence.items.start + i - 1;
+		n = yd_node(yd, *it);
+		kind = (int)state_int(yd, n, "kind", 0);
+		if (kind < N_ALERT_FIRING || kind > N_DROPPED)
+			continue;
+		if (m->qlen == m->cfg->queue_size) {
+			/* no room for the older ones: counted as dropped */
+			count(m, R_DROPPED);
+			m->dropped_unreported++;
+			m->dropped_total++;
+			continue;
+		}
+		e = ev_new(kind);
+		e->time_ms = state_int(yd, n, "time_ms", e->time_ms);
+		e->state = (int)state_int(yd, n, "state", 0);
+		e->active_ms = state_int(yd, n, "active_ms", 0);
+		e->vkind = (int)state_int(yd, n, "vkind", 0);
+		e->port = (uint32_t)state_int(yd, n, "port", 0);
+		e->first_ms = state_int(yd, n, "first_ms", 0);
+		e->dropped = (uint64_t)state_int(yd, n, "dropped", 0);
+		e->alertname = opt_dup(yd, n, "alertname");
+		e->severity = opt_dup(yd, n, "severity");
+		e->value = opt_dup(yd, n, "value");
+		e->summary = opt_dup(yd, n, "summary");
+		e->description = opt_dup(yd, n, "description");
+		e->labels = opt_dup(yd, n, "labels");
+		e->watcher = opt_dup(yd, n, "watcher");
+		e->src = opt_dup(yd, n, "src");
+		e->dst = opt_dup(yd, n, "dst");
+		e->proto = opt_dup(yd, n, "proto");
+		e->reason = opt_dup(yd, n, "reason");
+		m->qhead = (m->qhead + m->cfg->queue_size - 1) %
+		    m->cfg->queue_size;
+		m->qlen++;
+		qe = q_at(m, 0);
+		qe->ev = e;
+		qe->seq = (uint32_t)state_int(yd, n, "seq", 0);
+	}
+	series_set(m->m_qlen, (double)m->qlen);
+	mgr_kick(m);
+}
+
+void
+snmp_state_restore(struct np_daemon *d, struct yamldoc *yd,
+    yaml_node_t *managers)
+{
+	struct snmp		*s = d->snmp;
+	struct mgr		*m;
+	yaml_node_item_t	*it;
+	yaml_node_t		*n;
+	const char		*name;
+	size_t			 i, before;
+	int64_t			 seq;
+
+	if (s == NULL || managers == NULL ||
+	    managers->type != YAML_SEQUENCE_NODE)
+		return;
+	for (it = managers->data.sequence.items.start;
+	    it < managers->data.sequence.items.top; it++) {
+		n = yd_node(yd, *it);
+		if ((name = state_str(yd, n, "name")) == NULL)
+			continue;
+		for (i = 0; i < s->nmgrs; i++)
+			if (strcmp(s->mgrs[i]->cfg->name, name) == 0)
+				break;
+		if (i == s->nmgrs)
+			continue;	/* no longer configured */
+		m = s->mgrs[i];
+		seq = state_int(yd, n, "seq", 0);
+		if (seq > (int64_t)m->seq && seq <= (int64_t)UINT32_MAX)
+			m->seq = (uint32_t)seq;
+		m->dropped_unreported += (uint64_t)state_int(yd, n,
+		    "dropped_unreported", 0);
+		m->dropped_total += (uint64_t)state_int(yd, n,
+		    "dropped_total", 0);
+		if (!m->cfg->inform)
+			continue;
+		before = m->qlen;
+		restore_queue(m, yd, state_get(yd, n, "queue"));
+		if (m->qlen > before)
+			log_info("snmp: manager %s: %zu unacknowledged "
+			    "notifications restored", name, m->qlen - before);
+	}
 }

@@ -101,5 +101,7 @@ void		 snmp_notify_reload_failed(struct np_daemon *,
 		    const char *reason);
 void		 snmp_notify_started(struct np_daemon *);
 void		 snmp_notify_stopping(struct np_daemon *);
+/* Informs queued or in flight (a stop waits a moment for their answers). */
+size_t		 snmp_informs_waiting(struct np_daemon *);
 
 #endif /* DAEMON_SNMP_H */

@@ -330,3 +330,15 @@ alert_rule_carry(struct alert_rule *dst, const struct alert_rule *src)
 		alert_copy(&dst->alerts[i], &src->alerts[i]);
 	dst->nalerts = src->nalerts;
 }
+
+void
+alert_rule_restore(struct alert_rule *ar, const struct alert *a)
+{
+	if (ar->nalerts > 0 && bsearch(a, ar->alerts, ar->nalerts,
+	    sizeof(*ar->alerts), alert_cmp) != NULL)
+		return;
+	ar->alerts = xreallocarray(ar->alerts, ar->nalerts + 1,
+	    sizeof(*ar->alerts));
+	alert_copy(&ar->alerts[ar->nalerts++], a);
+	qsort(ar->alerts, ar->nalerts, sizeof(*ar->alerts), alert_cmp);
+}

@@ -86,6 +86,14 @@ void		 alert_rule_carry(struct alert_rule *dst,
 		    const struct alert_rule *src);
 
 /*
+ * After a restart: add a copy of a (pending or firing) alert read back
+ * from the state file, unless one with its labels is there.  Prometheus
+ * restores only the "for" state; here the firing state comes back too,
+ * so an alert that still fires is not notified again and one that ended
+ * meanwhile resolves at the first evaluation.  labels must be sorted.
+ */
+void		 alert_rule_restore(struct alert_rule *, const struct alert *);
+/*
  * The series Prometheus exports for the rule's pending and firing alerts:
  *	ALERTS{<alert labels>, alertstate="pending|firing"} 1
  *	ALERTS_FOR_STATE{<alert labels>} <active_at in seconds>

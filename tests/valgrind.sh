@@ -64,6 +64,7 @@ probes:
   - {name: negsweep, type: tcp, expect: blocked,
      sweep: {prefixes: [127.0.9.0/31], ports: [1], per_interval: 1}}
 audit_log: audit.jsonl
+state_file: state.json
 YAML
 "${vg[@]}" "$BUILD/netprobed" -c "$tmp/a.yaml" --once >/dev/null 2>"$tmp/once.err" || {
 	rc=$?; [ $rc -eq 1 ] || { echo "FAILED: --once under valgrind (rc $rc)"; cat "$tmp/once.err"; status=1; }

@@ -147,7 +147,7 @@ static const struct bad_case bad_cases[] = {
 	    "  name: x\n",
 	    1,
 	    "t.yaml:1:1: unknown key 'sites' in the configuration "
-	    "(known: site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file)", NULL },
+	    "(known: site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file, state_file)", NULL },
 	{ "unknown key in site",
 	    "site:\n"
 	    "  nme: x\n",
@@ -861,12 +861,12 @@ static const struct bad_case bad_cases[] = {
 	    "- a\n",
 	    1,
 	    "t.yaml:1:1: the configuration must be a mapping of keys "
-	    "(site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file), got a sequence", NULL },
+	    "(site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file, state_file), got a sequence", NULL },
 	{ "root is a scalar",
 	    "hello\n",
 	    1,
 	    "t.yaml:1:1: the configuration must be a mapping of keys "
-	    "(site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file), got a scalar", NULL },
+	    "(site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file, state_file), got a scalar", NULL },
 	{ "column counts characters after UTF-8",
 	    "site: {display_name: 中文中文, nme: x}\n",
 	    1,
@@ -934,7 +934,7 @@ test_errors_collected(void **state)
 {
 	static const char *const want[] = {
 		NAME ":2:1: unknown key 'sites' in the configuration "
-		    "(known: site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file)",
+		    "(known: site, listen, defaults, probes, rule_files, snmp, watchers, audit_log, user, web_config_file, state_file)",
 		NAME ":4:9: site name \"my site\" must be 1 to 64 letters, "
 		    "digits, '-', '_' or '.'",
 		NAME ":6:5: label name 'le' is reserved by netprobed",
