@@ -61,6 +61,13 @@ skip_each()
 mkdir -p "$T/persist/cert_indexes" "$T/snmpconf" "$T/mibs"
 cp "$MIB" "$T/mibs/" || bail_out "cannot copy $MIB"
 export SNMP_PERSISTENT_DIR="$T/persist" SNMPCONFPATH="$T/snmpconf"
+# net-snmp's MIBs without an installed NETPROBE-MIB (a gateway with the
+# package has one in $NSMIBS): the one under test must be the only one
+mkdir -p "$T/nsmibs"
+for f in "$NSMIBS"/*; do
+	[ "${f##*/}" = NETPROBE-MIB.txt ] || ln -s "$f" "$T/nsmibs/"
+done
+NSMIBS=$T/nsmibs
 export MIBDIRS="$T/mibs:$STUBS:$NSMIBS" MIBS=NETPROBE-MIB
 SMI_PATH="$STUBS:$NSMIBS"
 
