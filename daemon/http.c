@@ -45,6 +45,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
 #include "daemon/daemon.h"
@@ -67,7 +68,7 @@
 #define HTTP_MAX_CONNS		256
 
 enum { REJ_HEADER, REJ_URI, REJ_METHOD, REJ_CONNS, REJ_TIMEOUT,
-    REJ_UNAUTHORIZED, REJ_AUTH_BUSY, REJ_TLS, REJ_N };
+    REJ_UNAUTHORIZED, REJ_AUTH_BUSY, REJ_TLS, REJ_ACCEPT, REJ_N };
 
 typedef void (*handler_fn)(struct evhttp_request *, void *);
 
@@ -102,6 +103,10 @@ static struct {
 	struct series	*rejected[REJ_N];
 	struct series	*auth_inflight;
 	unsigned long long seq;
+	/* accept() failing (no descriptor left): paused, not spinning */
+	struct evconnlistener *listener;
+	struct event	*accept_retry;
+	uint64_t	 accept_errors, accept_logged_ms;
 } lim;
 
 static void	probe_cb(struct evhttp_request *, void *);
@@ -612,6 +617,41 @@ page_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+static void
+accept_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	if (lim.listener != NULL)
+		evconnlistener_enable(lim.listener);
+}
+
+/*
+ * accept() failed for a reason that will not go away by itself at once
+ * (EMFILE, ENFILE, ENOBUFS): the listening socket stays readable, so
+ * libevent would call again at once, forever.  Pause the listener for
+ * ACCEPT_PAUSE_MS, count it, and log at most once a minute.
+ */
+#define ACCEPT_PAUSE_MS	250
+
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	int		 err = EVUTIL_SOCKET_ERROR();
+	struct timeval	 tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	uint64_t	 now = now_mono_ns() / 1000000;
+
+	reject_count(REJ_ACCEPT);
+	lim.accept_errors++;
+	if (lim.accept_logged_ms == 0 || now - lim.accept_logged_ms >= 60000) {
+		log_warnx("cannot accept HTTP connections: %s (%llu times; "
+		    "paused %d ms each time)", evutil_socket_error_to_string(err),
+		    (unsigned long long)lim.accept_errors, ACCEPT_PAUSE_MS);
+		lim.accept_logged_ms = now;
+	}
+	evconnlistener_disable(l);
+	if (lim.accept_retry != NULL)
+		evtimer_add(lim.accept_retry, &tv);
+}
+
 int
 http_start(struct np_daemon *d, const struct np_addr *listen,
     const struct web_config *web)
@@ -621,7 +661,7 @@ http_start(struct np_daemon *d, const struct np_addr *listen,
 	char				 host[NP_ADDRSTRLEN];
 	static const char *const reasons[REJ_N] = { "header_too_large",
 	    "uri_too_long", "method", "too_many_connections", "timeout",
-	    "unauthorized", "auth_busy", "tls" };
+	    "unauthorized", "auth_busy", "tls", "accept_error" };
 	struct family			*f;
 	int				 i;
 
@@ -664,6 +704,11 @@ http_start(struct np_daemon *d, const struct np_addr *listen,
 	http_stop(d);
 	d->http = http;
 	d->bound = bound;
+	if (lim.accept_retry == NULL && (lim.accept_retry = evtimer_new(d->base,
+	    accept_resume, NULL)) == NULL)
+		fatalx("out of memory (event)");
+	lim.listener = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(lim.listener, accept_error);
 	log_info("listening on %s://%s%s%s:%d/metrics%s",
 	    web != NULL && web->tls != NULL ? "https" :
 	    "http", listen->ss.ss_family == AF_INET6 ? "[" : "", host,
@@ -680,6 +725,9 @@ http_stop(struct np_daemon *d)
 		evhttp_free(d->http);
 	d->http = NULL;
 	d->bound = NULL;
+	lim.listener = NULL;
+	if (lim.accept_retry != NULL)
+		evtimer_del(lim.accept_retry);
 }
 
 /*

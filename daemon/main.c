@@ -466,6 +466,7 @@ run_daemon(struct np_config *conf, int allow_root)
 	d.conf = conf;
 	d.start_time = (double)now_wall_ns() / 1e9;
 	self_metrics_init(&d);
+	procstat_open();
 	if (http_start(&d, &conf->listen, conf->web) == -1) {
 		daemon_free(&d);
 		event_base_free(d.base);
@@ -683,6 +684,18 @@ run_once(struct np_config *conf)
 	return (failed ? 1 : 0);
 }
 
+/* libevent's own messages, in our log (they went to stderr raw). */
+static void
+libevent_log(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else if (severity == EVENT_LOG_MSG)
+		log_info("libevent: %s", msg);
+	else
+		log_warnx("libevent: %s", msg);
+}
+
 /* Long-only options: values no short option uses. */
 enum { OPT_TEST_RULES = 0x100, OPT_REPLAY, OPT_VERIFY_AUDIT, OPT_ALLOW_ROOT };
 
@@ -775,6 +788,7 @@ main(int argc, char *argv[])
 	if (verify != NULL)
 		return (audit_verify(verify, stdout));
 	log_init(verbosity);
+	event_set_log_callback(libevent_log);
 	signal(SIGPIPE, SIG_IGN);
 	if (responder != NULL) {
 		if (check || once) {

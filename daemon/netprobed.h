@@ -311,6 +311,8 @@ void		 escape_label_value(struct evbuffer *, const char *);
 
 /* Append process_* metrics (Linux /proc) in text format. */
 void		 procstat_render(struct evbuffer *, double start_time);
+/* Open what it reads, early (before a privilege drop or fd shortage). */
+void		 procstat_open(void);
 
 /* ---- version ------------------------------------------------------- */
 

@@ -12,41 +12,15 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 need_daemon
-SNMPTRAPD=${SNMPTRAPD:-$(command -v snmptrapd || echo /usr/sbin/snmptrapd)}
 [ -x "$SNMPTRAPD" ] || skip_all "no snmptrapd (package snmptrapd)"
 [ -n "$PYTHON3" ] || skip_all "no python3 to read the trap logs"
-LOGREAD=$top_srcdir/tests/peers/trapd_log.py
 
 T=$TAP_TMPDIR
 NP_PORT=19586
 TRAP_PORT=16203
-B=1.3.6.1.4.1.8072.9999.9999.7457
 port_listening "$NP_PORT" && bail_out "port $NP_PORT is in use"
 
-mkdir -p "$T/persist"
-cat >"$T/trapd.conf" <<'END'
-doNotRetainNotificationLogs yes
-authCommunity log public
-format2 TRAP %.4y-%.2m-%.2l %.2h:%.2j:%.2k from=%b sec=[%P] %V| %v\n
-END
-SNMP_PERSISTENT_DIR=$T/persist MIBS= "$SNMPTRAPD" -f -On -Lf "$T/trapd.log" \
-    -C -c "$T/trapd.conf" "udp:127.0.0.1:$TRAP_PORT" </dev/null >/dev/null 2>&1 &
-TRAPD_PID=$!
-register_pid "$TRAPD_PID"
-trapd_up() { [ -n "$(ss -Hlun "sport = :$TRAP_PORT" 2>/dev/null)" ]; }
-wait_for 10 trapd_up || bail_out "snmptrapd did not start"
-
-# notes PYTHON_EXPR: over r = the notifications received
-notes()
-{
-	"$PYTHON3" "$LOGREAD" "$T/trapd.log" | "$PYTHON3" -c '
-import json, sys
-B = ".'"$B"'"
-r = json.load(sys.stdin)
-def trap(x): return x["trap"][len(B) + 3:] if x["trap"].startswith(B + ".0.") else "?"
-def var(x, n): return x["vars"].get(B + ".1.1.%d.0" % n)
-print(eval(sys.argv[1]))' "$1"
-}
+start_snmptrapd "$TRAP_PORT" || bail_out "snmptrapd did not start"
 
 # ---- spacing: an alert flapping every 2 s for 10 s, spacing 3 s -------------
 
@@ -77,11 +51,11 @@ start_netprobed "$T/np.yaml" "$T/np1.log" -v -v || bail_out "netprobed did not s
 # so poll for the manager to hear it rather than guess a margin.
 settled() { [ "$(date +%s)" -gt $(( end + 1 )) ]; }
 wait_for 30 settled
-last_state() { notes '([var(x,5) for x in r if trap(x) in ("1", "2")] or [0])[-1]'; }
+last_state() { trap_notes '([var(x,5) for x in r if trap(x) in ("1", "2")] or [0])[-1]'; }
 heard_resolved() { [ "$(last_state)" = 4 ]; }
 wait_for 15 heard_resolved
 transitions=$(grep -cE 'alert \{alertname="Flap".*\} (firing|resolved)' "$T/np1.log")
-sent=$(notes 'sum(1 for x in r if trap(x) in ("1", "2"))')
+sent=$(trap_notes 'sum(1 for x in r if trap(x) in ("1", "2"))')
 cmp_ok "$transitions" '>=' 4 "the alert flapped ($transitions firing/resolved transitions)"
 cmp_ok "$sent" '<' "$transitions" \
     "spacing 3s: fewer notifications ($sent) than transitions ($transitions)"
@@ -89,13 +63,13 @@ cmp_ok "$sent" '>=' 2 "but the manager did hear of it"
 is "$(last_state)" 4 \
     "the last notification says resolved(4), the state the alert ended in" || {
 	diag "$(grep -E 'alert \{alertname="Flap"|snmp: alert' "$T/np1.log")"
-	diag "$(notes '[(var(x,5), x["vars"][".1.3.6.1.2.1.1.3.0"]) for x in r if trap(x) in ("1", "2")]')"
+	diag "$(trap_notes '[(var(x,5), x["vars"][".1.3.6.1.2.1.1.3.0"]) for x in r if trap(x) in ("1", "2")]')"
 }
 # a held state must never reach the manager after a newer one
-is "$(notes 'all(a != b for a, b in zip(*[[var(x,5) for x in r if trap(x) in ("1", "2")][i:] for i in (0, 1)]))')" True \
+is "$(trap_notes 'all(a != b for a, b in zip(*[[var(x,5) for x in r if trap(x) in ("1", "2")][i:] for i in (0, 1)]))')" True \
     "the notifications alternate firing/resolved: no stale held state after a newer one" ||
-	diag "$(notes '[var(x,5) for x in r if trap(x) in ("1", "2")]')"
-times=$(notes '[x["vars"][".1.3.6.1.2.1.1.3.0"] for x in r if trap(x) in ("1", "2")]')
+	diag "$(trap_notes '[var(x,5) for x in r if trap(x) in ("1", "2")]')"
+times=$(trap_notes '[x["vars"][".1.3.6.1.2.1.1.3.0"] for x in r if trap(x) in ("1", "2")]')
 is "$("$PYTHON3" -c '
 import sys
 t = [int(v.split(")")[0].strip("(")) for v in eval(sys.argv[1])]
@@ -129,7 +103,7 @@ snmp:
   managers:
     - {name: nms, address: "127.0.0.1:$TRAP_PORT", community: public, mode: trap}
 END
-before=$(notes 'sum(1 for x in r if trap(x) == "1")')
+before=$(trap_notes 'sum(1 for x in r if trap(x) == "1")')
 start_netprobed "$T/np.yaml" "$T/np2.log" || bail_out "netprobed did not start"
 fired6() { [ "$(grep -c 'alert {alertname="Up".*} firing' "$T/np2.log")" = 6 ]; }
 wait_for 15 fired6
@@ -142,7 +116,7 @@ sent=$(( $(metric_value netprobe_snmp_notifications_total manager=nms result=sen
 dropped=$(metric_value netprobe_snmp_rate_limited_total reason=global)
 # 6 firing + the start notification (not an alert: never limited)
 is "$(( sent - 1 + dropped ))" 6 "every firing alert was either sent or counted as dropped"
-got() { [ "$(notes 'sum(1 for x in r if trap(x) == "1")')" = "$(( before + sent - 1 ))" ]; }
+got() { [ "$(trap_notes 'sum(1 for x in r if trap(x) == "1")')" = "$(( before + sent - 1 ))" ]; }
 wait_for 5 got
 ok $? "the manager received exactly the $(( sent - 1 )) alerts that were sent"
 stop_pid "$NETPROBED_PID"

@@ -16,57 +16,21 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 [ -x "$NETPROBED" ] || skip_all "no netprobed binary at $NETPROBED"
-SNMPTRAPD=${SNMPTRAPD:-$(command -v snmptrapd || echo /usr/sbin/snmptrapd)}
 [ -x "$SNMPTRAPD" ] || skip_all "no snmptrapd (package snmptrapd)"
 [ -n "$PYTHON3" ] || skip_all "no python3 to read the trap logs"
-LOGREAD=$top_srcdir/tests/peers/trapd_log.py
 
 T=$TAP_TMPDIR
 NP_PORT=19645
 PLATFORM=19646
 TRAPD_PORT=16240
 LOG=$T/netprobed.log
-B=1.3.6.1.4.1.8072.9999.9999.7457
 
 for p in $NP_PORT $PLATFORM; do
 	port_listening "$p" && bail_out "port $p is in use"
 done
 
-TRAPD_N=0
-start_trapd()
-{
-	TRAPD_N=$((TRAPD_N + 1))
-	mkdir -p "$T/trapd.persist"
-	cat >"$T/trapd.conf" <<END
-doNotRetainNotificationLogs yes
-authCommunity log public
-format2 TRAP %.4y-%.2m-%.2l %.2h:%.2j:%.2k from=%b sec=[%P] %V| %v\\n
-END
-	SNMP_PERSISTENT_DIR=$T/trapd.persist MIBS= "$SNMPTRAPD" -f -On \
-	    -Lf "$T/trapd.$TRAPD_N.log" -C -c "$T/trapd.conf" \
-	    "udp:127.0.0.1:$TRAPD_PORT" </dev/null >/dev/null 2>&1 &
-	TRAPD_PID=$!
-	register_pid "$TRAPD_PID"
-	trapd_up() { [ -n "$(ss -Hlun "sport = :$TRAPD_PORT" 2>/dev/null)" ]; }
-	wait_for 10 trapd_up
-}
-
-# notes EXPR: EXPR over the notifications received (r), as in snmp.sh;
-# trap(x) is the notification's number (1 firing, 2 resolved, 5 started,
-# 6 stopping), var(x, n) the object n (3 alert name, 12 npSequence)
-notes()
-{
-	"$PYTHON3" "$LOGREAD" "$T"/trapd.*.log |
-	    "$PYTHON3" -c '
-import json, sys
-B = ".'"$B"'"
-r = json.load(sys.stdin)
-def trap(x): return x["trap"][len(B) + 3:] if x["trap"].startswith(B + ".0.") else "?"
-def var(x, n): return x["vars"].get(B + ".1.1.%d.0" % n)
-print(eval(sys.argv[1]))' "$1"
-}
-fired_n() { notes 'sum(1 for x in r if trap(x) == "1" and var(x, 3) == "PlatformDown")'; }
-resolved_n() { notes 'sum(1 for x in r if trap(x) == "2" and var(x, 3) == "PlatformDown")'; }
+fired_n() { trap_notes 'sum(1 for x in r if trap(x) == "1" and var(x, 3) == "PlatformDown")'; }
+resolved_n() { trap_notes 'sum(1 for x in r if trap(x) == "2" and var(x, 3) == "PlatformDown")'; }
 
 cat >"$T/rules.yml" <<'END'
 groups:
@@ -112,7 +76,7 @@ alert_state() {	# the ALERTS series of PlatformDown, "" if none
 firing() { [ "$(alert_state)" = firing ]; }
 qlen() { scrape && metric_value netprobe_snmp_queue_length manager=bureau; }
 
-start_trapd || bail_out "snmptrapd did not start"
+start_snmptrapd "$TRAPD_PORT" || bail_out "snmptrapd did not start"
 np_start || { diag_file "$LOG"; bail_out "netprobed did not start"; }
 
 # ---- 1. the alert fires and the manager hears it once -------------------
@@ -142,7 +106,7 @@ is "$(metric_value ALERTS_FOR_STATE alertname=PlatformDown)" "$since" \
     "  ALERTS_FOR_STATE keeps the time it became active"
 # the started notification comes after the first evaluations: wait for it,
 # and two more evaluations, then look
-wait_for 10 eval '[ "$(notes "sum(1 for x in r if trap(x) == \"5\")")" -ge 2 ]'
+wait_for 10 eval '[ "$(trap_notes "sum(1 for x in r if trap(x) == \"5\")")" -ge 2 ]'
 evals() { scrape && metric_value netprobe_rule_group_evaluations_total; }
 e0=$(evals)
 wait_for 10 eval '[ "$(evals)" -ge $((e0 + 2)) ]'
@@ -169,20 +133,20 @@ like "$(cat "$LOG")" 'manager bureau: [0-9]+ unacknowledged notifications restor
 
 # ---- 4. the manager comes back: each arrives once, in order ------------
 
-start_trapd || bail_out "snmptrapd did not start again"
+start_snmptrapd "$TRAPD_PORT" || bail_out "snmptrapd did not start again"
 empty() { [ "$(qlen)" = 0 ]; }
 wait_for 30 empty
 ok $? "the queue drains once the manager is back"
 is "$(resolved_n)" 1 "the manager heard PlatformDown resolve, once"
 is "$(fired_n)" 1 "  and never a second firing"
-seqs=$(notes '[int(var(x, 12)) for x in r]')
-is "$(notes '[int(var(x, 12)) for x in r] == list(range(1, len(r) + 1))')" True \
+seqs=$(trap_notes '[int(var(x, 12)) for x in r]')
+is "$(trap_notes '[int(var(x, 12)) for x in r] == list(range(1, len(r) + 1))')" True \
     "npSequence runs 1, 2, 3... across the restarts: no repeat, no gap ($seqs)"
 # started, fired, stopping | started, stopping (trapd down from here) |
 # started, resolved, stopping | started
-is "$(notes '"".join(trap(x) for x in r)')" 516565265 \
+is "$(trap_notes '"".join(trap(x) for x in r)')" 516565265 \
     "in order: each start, the firing, each stop, the resolution" ||
-    diag "$(notes '[(trap(x), var(x, 12)) for x in r]')"
+    diag "$(trap_notes '[(trap(x), var(x, 12)) for x in r]')"
 
 # ---- 5. a corrupt state file is ignored ---------------------------------
 

@@ -36,6 +36,14 @@
 #   metric_value NAME [label=value...]   value of the first match
 #   metric_lines NAME [label=value...]   the matching sample lines
 #   port_listening PORT     something listens on TCP PORT
+#   start_snmptrapd PORT [NS]  a v2c manager (community public) on
+#                           127.0.0.1:PORT, in namespace NS if given; each
+#                           start logs to $TAP_TMPDIR/trapd.N.log; TRAPD_PID
+#   trap_notes EXPR         Python EXPR over r, every notification those
+#                           logs hold, oldest first: trap(x) is its number
+#                           under NETPROBE-MIB's base (1 firing, 2 resolved,
+#                           5 started, 6 stopping, 7 dropped), var(x, N)
+#                           its object N (3 alert name, 12 npSequence)
 #   icmp_possible           netprobed may send ICMP echo here
 #
 # Every test file uses its own fixed loopback ports in 19500-19599 so the
@@ -606,4 +614,49 @@ while True:
 	diag "TCP listener on $host:$port did not start"
 	diag_file "$TAP_TMPDIR/listener-$port.log"
 	return 1
+}
+
+# ---- snmptrapd: the SNMP manager the notification tests talk to --------
+
+SNMPTRAPD=${SNMPTRAPD:-$(command -v snmptrapd || echo /usr/sbin/snmptrapd)}
+TRAP_BASE=${TRAP_BASE:-1.3.6.1.4.1.8072.9999.9999.7457}
+_TRAPD_N=0
+
+_trapd_up()
+{
+	${2:+ip netns exec "$2"} ss -Hlun "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# start_snmptrapd PORT [NS]
+start_snmptrapd()
+{
+	local port=$1 ns=${2:-}
+
+	_TRAPD_N=$((_TRAPD_N + 1))
+	mkdir -p "$TAP_TMPDIR/trapd.persist"
+	cat >"$TAP_TMPDIR/trapd.conf" <<END
+doNotRetainNotificationLogs yes
+authCommunity log public
+format2 TRAP %.4y-%.2m-%.2l %.2h:%.2j:%.2k from=%b sec=[%P] %V| %v\\n
+END
+	SNMP_PERSISTENT_DIR=$TAP_TMPDIR/trapd.persist MIBS='' \
+	    ${ns:+ip netns exec "$ns"} "$SNMPTRAPD" -f -On \
+	    -Lf "$TAP_TMPDIR/trapd.$_TRAPD_N.log" -C -c "$TAP_TMPDIR/trapd.conf" \
+	    "udp:127.0.0.1:$port" </dev/null >/dev/null 2>&1 &
+	TRAPD_PID=$!
+	register_pid "$TRAPD_PID"
+	wait_for 10 _trapd_up "$port" "$ns"
+}
+
+# trap_notes EXPR
+trap_notes()
+{
+	"$PYTHON3" "$top_srcdir/tests/peers/trapd_log.py" "$TAP_TMPDIR"/trapd.*.log |
+	    "$PYTHON3" -c '
+import json, sys
+B = "." + sys.argv[2]
+r = json.load(sys.stdin)
+def trap(x): return x["trap"][len(B) + 3:] if x["trap"].startswith(B + ".0.") else "?"
+def var(x, n): return x["vars"].get(B + ".1.1.%d.0" % n)
+print(eval(sys.argv[1]))' "$1" "$TRAP_BASE"
 }
