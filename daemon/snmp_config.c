@@ -403,9 +403,12 @@ snmp_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		    it < v->data.sequence.items.top; it++)
 			parse_manager(yd, yd_node(yd, *it),
 			    &sc->managers[sc->nmanagers++]);
+		/* (an entry with errors may have no name: already reported) */
 		for (i = 0; i < sc->nmanagers; i++)
 			for (j = 0; j < i; j++)
-				if (strcmp(sc->managers[i].name,
+				if (sc->managers[i].name != NULL &&
+				    sc->managers[j].name != NULL &&
+				    strcmp(sc->managers[i].name,
 				    sc->managers[j].name) == 0)
 					yd_error(yd, yd_node(yd,
 					    v->data.sequence.items.start[i]),

@@ -445,7 +445,9 @@ secret_read(const char *path, size_t max, size_t *lenp, char *err,
 	ssize_t		 r;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO named here must not hang the loader */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 		return (NULL);

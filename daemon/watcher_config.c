@@ -771,8 +771,10 @@ parse_watcher(struct yamldoc *yd, yaml_node_t *n)
 	w->snaplen = WATCHER_DEFAULT_SNAPLEN;
 	w->top_n = WATCHER_DEFAULT_TOP_N;
 	w->table_size = WATCHER_DEFAULT_TABLE;
-	if (yd_mapping_expect(yd, n, "a watcher entry") == -1)
+	if (yd_mapping_expect(yd, n, "a watcher entry") == -1) {
+		w->name = xstrdup("?");	/* as a missing name: no duplicate */
 		return (w);
+	}
 	/* the name first, for the other messages */
 	{
 		yaml_node_t	*nn = yd_mapping_value(yd, n, "name");

@@ -729,11 +729,154 @@ add_matcher(struct rl_expr *e, char *name, char *value, enum rl_match_op op)
 	e->nm++;
 }
 
+/*
+ * glibc's regcomp() copies the tree of a repeated subexpression for each
+ * repetition ("a+" is "aa*", "a{3,5}" five copies), nested repetitions
+ * multiply, and it backtracks on back-references: "a++++++++++++++++++++"
+ * takes gigabytes to compile.  So refuse, before regcomp(), what RE2 (and
+ * so Prometheus) refuses too: a repetition operator right after another
+ * one (only one "?" may follow, RE2's non-greedy mark), counts above
+ * 1000, back-references; and an expansion beyond RE_EXPAND_MAX atoms.
+ * NULL if usable, else why.
+ */
+#define RE_REPEAT_MAX	1000
+#define RE_EXPAND_MAX	10000
+
+/* An interval {n}, {n,} or {n,m} at *pp: 1 and its largest count (or n
+ * + 1 for {n,}), 0 if it is not one (then regcomp() judges it). */
+static int
+re_interval(const char **pp, unsigned long *max)
+{
+	const char	*p = *pp + 1;
+	unsigned long	 n = 0, m;
+	int		 digits = 0;
+
+	for (; isdigit((unsigned char)*p) && n <= RE_REPEAT_MAX; p++, digits++)
+		n = n * 10 + (unsigned long)(*p - '0');
+	if (!digits)
+		return (0);
+	m = n;
+	if (*p == ',') {
+		p++;
+		for (m = 0, digits = 0; isdigit((unsigned char)*p) &&
+		    m <= RE_REPEAT_MAX; p++, digits++)
+			m = m * 10 + (unsigned long)(*p - '0');
+		if (!digits)
+			m = n + 1;
+	}
+	if (*p != '}')
+		return (0);
+	*pp = p + 1;
+	*max = n > m ? n : m;
+	return (1);
+}
+
+/* The expansion of the alternation at *pp, up to ')' or the end. */
+static const char *
+re_cost(const char **pp, int depth, unsigned long *cost)
+{
+	const char	*p = *pp, *why;
+	unsigned long	 branch = 0, atom, max;
+	int		 reps;
+
+	*cost = 0;
+	if (depth > 100)
+		return ("nesting too deep");
+	while (*p != '\0' && *p != ')') {
+		if (*p == '|') {
+			*cost += branch;
+			branch = 0;
+			p++;
+			continue;
+		}
+		atom = 1;
+		if (*p == '(') {
+			p++;
+			if ((why = re_cost(&p, depth + 1, &atom)) != NULL)
+				return (why);
+			if (*p == ')')
+				p++;
+		} else if (*p == '[') {
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' ||
+				    p[1] == '=')) {
+					char	 close = p[1];
+
+					for (p += 2; *p != '\0' &&
+					    !(p[0] == close && p[1] == ']'); p++)
+						;
+					if (*p != '\0')
+						p += 2;
+				} else
+					p++;
+			}
+			if (*p == ']')
+				p++;
+		} else if (*p == '\\') {
+			if (p[1] >= '1' && p[1] <= '9')
+				return ("back-references are not supported");
+			p += p[1] != '\0' ? 2 : 1;
+		} else
+			p++;
+		for (reps = 0;; reps++) {
+			if (*p == '*' || *p == '+' || *p == '?') {
+				/* one ? after a repetition: RE2's non-greedy */
+				if (reps > 0 && (*p != '?' || reps > 1))
+					return ("invalid nested repetition "
+					    "operator");
+				if (*p == '+')
+					atom *= 2;
+				p++;
+			} else if (*p == '{' && re_interval(&p, &max)) {
+				if (reps > 0)
+					return ("invalid nested repetition "
+					    "operator");
+				if (max > RE_REPEAT_MAX)
+					return ("invalid repeat count");
+				atom *= max > 1 ? max : 1;
+			} else
+				break;
+			if (atom > RE_EXPAND_MAX)
+				return ("expression too large");
+		}
+		branch += atom;
+		if (branch > RE_EXPAND_MAX)
+			return ("expression too large");
+	}
+	*cost += branch;
+	if (*cost > RE_EXPAND_MAX)
+		return ("expression too large");
+	*pp = p;
+	return (NULL);
+}
+
+static const char *
+re_check(const char *re)
+{
+	const char	*p = re, *why;
+	unsigned long	 cost;
+
+	/* a stray ')' ends a group early: what follows is checked too */
+	for (;;) {
+		if ((why = re_cost(&p, 0, &cost)) != NULL)
+			return (why);
+		if (*p == '\0')
+			return (NULL);
+		p++;
+	}
+}
+
 static int
 parse_matchers(struct parser *ps, struct rl_expr *e)
 {
 	enum rl_match_op	 op;
 	char			*name, *value, *anch, ebuf[128];
+	const char		*why;
 	regex_t			*re;
 	size_t			 npos, vpos;
 	int			 rc;
@@ -775,6 +918,13 @@ parse_matchers(struct parser *ps, struct rl_expr *e)
 			free(value);
 			perr(ps, npos, "metric name must not be set twice: "
 			    "\"%s\"", e->name);
+			return (-1);
+		}
+		if ((op == RL_RE || op == RL_NRE) &&
+		    (why = re_check(value)) != NULL) {
+			free(name);
+			free(value);
+			perr(ps, vpos, "invalid regular expression: %s", why);
 			return (-1);
 		}
 		add_matcher(e, name, value, op);

@@ -43,6 +43,12 @@ static const struct bad_case bad_cases[] = {
 	    "t.yaml:2:3: unknown key 'manager' in snmp (known: base_oid, "
 	    "engine_id, state_dir, alert_spacing, rate_limit, agentx, "
 	    "managers)", NULL },
+	/* found by fuzz_config: an entry without a name crashed the
+	 * duplicate-name check */
+	{ "snmp: a manager entry that is not a mapping",
+	    "snmp:\n  managers:\n    - {name: a, address: \"127.0.0.1:162\", "
+	    "community: c}\n    - 7\n",
+	    1, "t.yaml:4:7: a manager must be a mapping, got a scalar", NULL },
 	{ "snmp: bad base OID",
 	    "snmp: {base_oid: 1.3.x}\n",
 	    1,

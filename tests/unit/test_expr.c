@@ -387,6 +387,24 @@ test_errors(void **state)
 		    "ERE): *" },
 		{ "x{e=~\"(?i)a\"}", 5, "invalid regular expression (POSIX "
 		    "ERE): *" },
+		/* what would make regcomp() take gigabytes or regexec()
+		 * backtrack, refused first as RE2 does (found by fuzz_expr:
+		 * tests/fuzz/regress/expr/oom-nested-repetition) */
+		{ "{__name__=~\"temperat+++++++++++++++++++++u\"}", 11,
+		    "invalid regular expression: invalid nested repetition "
+		    "operator" },
+		{ "x{e=~\"a*+\"}", 5, "invalid regular expression: invalid "
+		    "nested repetition operator" },
+		{ "x{e=~\"a{2}{3}\"}", 5, "invalid regular expression: "
+		    "invalid nested repetition operator" },
+		{ "x{e=~\"(a{1001})\"}", 5, "invalid regular expression: "
+		    "invalid repeat count" },
+		{ "x{e=~\"((a{101}){100})\"}", 5, "invalid regular "
+		    "expression: expression too large" },
+		{ "x{e=~\"((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)\"}", 5,
+		    "invalid regular expression: expression too large" },
+		{ "x{e!~\"(a)\\\\1\"}", 5, "invalid regular expression: "
+		    "back-references are not supported" },
 		{ "foo{__name__=\"bar\"}", 4, "metric name must not be set "
 		    "twice: \"foo\"" },
 		{ "{}", 0, "vector selector must contain at least one "
@@ -1013,6 +1031,29 @@ test_fuzz(void **state)
 	assert_true(ok > 200);
 }
 
+/* The regex guard lets through what RE2 accepts: one "?" after a
+ * repetition, counts up to 1000, operators that are literals in a
+ * bracket expression or escaped. */
+static void
+test_regex_guard_accepts(void **state)
+{
+	static const char *const ok[] = {
+		"x{e=~\"a{1000}\"}",
+		"x{e=~\"a+?b*?c??d{2}?\"}",
+		"x{e=~\"(a|b)+c?d*\"}",
+		"x{e=~\"[]+*]+\"}",
+		"x{e=~\"[^]?]*[[:alpha:]]+\"}",
+		"x{e=~\"\\\\++\"}",
+		"x{e=~\"((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)\"}",
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strncmp(parsed(ok[i], 0), "error", 5) == 0)
+			fail_msg("%s: %s", ok[i], parsed(ok[i], 0));
+}
+
 int
 main(void)
 {
@@ -1020,6 +1061,7 @@ main(void)
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_regex_guard_accepts),
 		cmocka_unit_test(test_lookback),
 		cmocka_unit_test(test_matcher_match),
 		cmocka_unit_test(test_selectors),

@@ -338,6 +338,12 @@ test_config_entries(void **state)
 		{ "watchers: {name: w}\n",
 		    { "t.yaml:1:11: 'watchers' must be a sequence of watcher "
 		    "entries, got a mapping" } },
+		/* found by fuzz_config: an entry that is not a mapping after
+		 * a good one crashed the duplicate-name check */
+		{ "watchers:\n  - {name: a, interface: eth1, segment: "
+		    "[10.0.0.0/8]}\n  - 7\n",
+		    { "t.yaml:3:5: a watcher entry must be a mapping, got a "
+		    "scalar" } },
 		{ "watchers:\n  - interface: eth0\n    segment: 10.0.0.0/8\n",
 		    { "t.yaml:2:5: watcher entry has no 'name'" } },
 		{ "watchers:\n  - name: w\n",
