@@ -52,7 +52,8 @@ struct np_daemon {
 /* sched.c */
 /*
  * Phase of the i-th of n targets sharing one interval: spread evenly, so
- * 10,000 targets on a 10s interval start 1ms apart.
+ * 10,000 targets on a 10s interval start 1ms apart (sched.c then starts
+ * them in batches of up to 10 ms: one wakeup for all that are due).
  */
 uint64_t	 sched_phase(size_t i, size_t n, uint64_t interval_ms);
 /*

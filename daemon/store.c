@@ -33,6 +33,7 @@ struct family {
 	enum metric_type type;
 	double		*bounds;
 	size_t		 nbounds;
+	char		(*le)[32];	/* bounds as le="..." shows them */
 	struct series	*head, *tail;
 	struct family	*next;
 };
@@ -97,6 +98,7 @@ store_free(struct store *st)
 		free(f->name);
 		free(f->help);
 		free(f->bounds);
+		free(f->le);
 		free(f);
 	}
 	free(st->hash);
@@ -108,6 +110,7 @@ store_family(struct store *st, const char *name, const char *help,
     enum metric_type type, const double *bounds, size_t nbounds)
 {
 	struct family	*f;
+	size_t		 i;
 
 	for (f = st->fams; f != NULL; f = f->next)
 		if (strcmp(f->name, name) == 0) {
@@ -125,6 +128,10 @@ store_family(struct store *st, const char *name, const char *help,
 		if (nbounds > 0)
 			memcpy(f->bounds, bounds, nbounds * sizeof(double));
 		f->nbounds = nbounds;
+		/* formatted once, not per series per render */
+		f->le = xcalloc(nbounds ? nbounds : 1, sizeof(*f->le));
+		for (i = 0; i < nbounds; i++)
+			format_double(bounds[i], f->le[i], sizeof(f->le[i]));
 	}
 	if (st->last != NULL)
 		st->last->next = f;
@@ -173,6 +180,31 @@ label_add(struct evbuffer *b, const char *name, const char *value)
 	evbuffer_add(b, "\"", 1);
 }
 
+/*
+ * Keep chains short: with 10,000 targets there are some 150,000 series,
+ * and a fixed table made every lookup (at start and at each reload, when
+ * every kept target attaches again) walk a chain of a hundred, which was
+ * most of a reload's seconds (perf; docs/performance.md).  Doubling when
+ * the load passes 1 keeps lookups O(1) at an amortised O(1) cost.
+ */
+static void
+store_grow(struct store *st)
+{
+	struct series	**old = st->hash, *s, *n;
+	size_t		  nold = st->nhash, i, slot;
+
+	st->nhash = nold * 2;
+	st->hash = xcalloc(st->nhash, sizeof(*st->hash));
+	for (i = 0; i < nold; i++)
+		for (s = old[i]; s != NULL; s = n) {
+			n = s->hnext;
+			slot = series_slot(st, s->fam, s->labels);
+			s->hnext = st->hash[slot];
+			st->hash[slot] = s;
+		}
+	free(old);
+}
+
 struct series *
 store_series_v(struct store *st, struct family *f, const struct np_labels *base,
     const char *const *extra)
@@ -215,7 +247,8 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 	else
 		f->head = s;
 	f->tail = s;
-	st->nseries++;
+	if (++st->nseries > st->nhash)
+		store_grow(st);
 	return (s);
 }
 
@@ -331,6 +364,32 @@ store_nseries(const struct store *st)
 	return (st->nseries);
 }
 
+/*
+ * Counters and bucket counts are integers: most samples of a render.
+ * snprintf("%lld") was a third of /metrics' CPU (perf; docs/performance.md).
+ */
+static void
+format_int(int64_t v, char *buf, size_t len)
+{
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t		 n;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
 void
 format_double(double v, char *buf, size_t len)
 {
@@ -339,7 +398,7 @@ format_double(double v, char *buf, size_t len)
 	else if (isinf(v))
 		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
 	else if (fabs(v) < 1e15 && v == (double)(int64_t)v)
-		snprintf(buf, len, "%lld", (long long)v);
+		format_int((int64_t)v, buf, len);
 	else {
 		/* the shortest of %.15g, %.16g, %.17g that reads back exactly */
 		snprintf(buf, len, "%.15g", v);
@@ -373,18 +432,58 @@ render_sample(void *arg, const char *name, const char *suffix,
     const char *labels, const char *le, double v)
 {
 	struct evbuffer	*b = arg;
-	char		 num[64];
+	char		 num[64], line[512], *p = line;
+	size_t		 ln = strlen(name), ls = strlen(suffix),
+			 ll = strlen(labels), le_n = le ? strlen(le) : 0, nn;
 
 	format_double(v, num, sizeof(num));
-	evbuffer_add_printf(b, "%s%s", name, suffix);
-	if (*labels != '\0' || le != NULL) {
-		evbuffer_add_printf(b, "{%s", labels);
-		if (le != NULL)
-			evbuffer_add_printf(b, "%sle=\"%s\"",
-			    *labels != '\0' ? "," : "", le);
-		evbuffer_add(b, "}", 1);
+	nn = strlen(num);
+	/* name{labels,le="x"} value: one copy into the buffer, no printf
+	 * (which was half of /metrics' CPU); a longer line goes in pieces */
+	if (ln + ls + ll + le_n + nn + 16 > sizeof(line)) {
+		evbuffer_add(b, name, ln);
+		evbuffer_add(b, suffix, ls);
+		if (ll > 0 || le != NULL) {
+			evbuffer_add(b, "{", 1);
+			evbuffer_add(b, labels, ll);
+			if (le != NULL) {
+				if (ll > 0)
+					evbuffer_add(b, ",", 1);
+				evbuffer_add(b, "le=\"", 4);
+				evbuffer_add(b, le, le_n);
+				evbuffer_add(b, "\"", 1);
+			}
+			evbuffer_add(b, "}", 1);
+		}
+		evbuffer_add(b, " ", 1);
+		evbuffer_add(b, num, nn);
+		evbuffer_add(b, "\n", 1);
+		return;
 	}
-	evbuffer_add_printf(b, " %s\n", num);
+	memcpy(p, name, ln);
+	p += ln;
+	memcpy(p, suffix, ls);
+	p += ls;
+	if (ll > 0 || le != NULL) {
+		*p++ = '{';
+		memcpy(p, labels, ll);
+		p += ll;
+		if (le != NULL) {
+			if (ll > 0)
+				*p++ = ',';
+			memcpy(p, "le=\"", 4);
+			p += 4;
+			memcpy(p, le, le_n);
+			p += le_n;
+			*p++ = '"';
+		}
+		*p++ = '}';
+	}
+	*p++ = ' ';
+	memcpy(p, num, nn);
+	p += nn;
+	*p++ = '\n';
+	evbuffer_add(b, line, (size_t)(p - line));
 }
 
 /* Every sample of one series as the text format shows it. */
@@ -392,7 +491,6 @@ static void
 series_samples(const struct family *f, const struct series *s,
     store_sample_fn fn, void *arg)
 {
-	char		le[64];
 	uint64_t	cum = 0;
 	size_t		i;
 
@@ -402,8 +500,7 @@ series_samples(const struct family *f, const struct series *s,
 	}
 	for (i = 0; i < f->nbounds; i++) {
 		cum += s->buckets[i];
-		format_double(f->bounds[i], le, sizeof(le));
-		fn(arg, f->name, "_bucket", s->labels, le, (double)cum);
+		fn(arg, f->name, "_bucket", s->labels, f->le[i], (double)cum);
 	}
 	fn(arg, f->name, "_bucket", s->labels, "+Inf", (double)s->count);
 	fn(arg, f->name, "_sum", s->labels, NULL, s->value);

@@ -71,6 +71,28 @@ static struct icmp_sock	*socks;
 
 static void	icmp_read(evutil_socket_t, short, void *);
 
+/*
+ * Per-run identifiers come from arc4random, drawn a page at a time: glibc
+ * 2.36's arc4random() is one getrandom(2) system call per call, which at
+ * two per run was a tenth of the daemon's CPU per ICMP probe (perf, 10,000
+ * targets at 1 s; docs/performance.md).  The bytes are as unpredictable;
+ * each is used once.
+ */
+static uint8_t		 rnd_pool[4096];
+static size_t		 rnd_left;
+
+static void
+icmp_random(void *p, size_t len)
+{
+	if (rnd_left < len) {
+		arc4random_buf(rnd_pool, sizeof(rnd_pool));
+		rnd_left = sizeof(rnd_pool);
+	}
+	rnd_left -= len;
+	memcpy(p, rnd_pool + rnd_left, len);
+	explicit_bzero(rnd_pool + rnd_left, len);
+}
+
 static const struct opt_def icmp_opt_defs[] = {
 	OPT("count", OPT_UINT, struct icmp_opts, count, 1, PROBE_MAX_SAMPLES),
 	OPT("packet_interval", OPT_DURATION, struct icmp_opts,
@@ -312,8 +334,8 @@ icmp_start(struct probe_run *run)
 
 	r->run = run;
 	r->count = (unsigned)o->count;
-	r->cookie = arc4random();
-	r->id = (uint16_t)arc4random();
+	icmp_random(&r->cookie, sizeof(r->cookie));
+	icmp_random(&r->id, sizeof(r->id));
 	r->sock = icmp_sock_get(run->base, run->addr->ss.ss_family, o,
 	    &run->cfg->net, run->obs.detail, sizeof(run->obs.detail));
 	if (r->sock == NULL) {
