@@ -664,8 +664,9 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 	const char		*s, *why;
 	char			 buf[256];
 	int			 single = 0;
-	size_t			 i;
+	struct strindex		 seen;
 
+	memset(&seen, 0, sizeof(seen));
 	if (seq->type == YAML_SCALAR_NODE) {
 		single = 1;
 		first = top = NULL;
@@ -708,22 +709,23 @@ parse_targets(struct cfg_ctx *c, struct probe_parse *pp)
 			pp->errors++;
 			goto next;
 		}
-		for (i = 0; i < p->ntargets; i++)
-			if (strcmp(p->targets[i], buf) == 0)
-				break;
-		if (i < p->ntargets) {
+		p->targets = xreallocarray(p->targets, p->ntargets + 1,
+		    sizeof(char *));
+		p->targets[p->ntargets] = xstrdup(buf);
+		if (strindex_add(&seen, p->targets[p->ntargets],
+		    p->ntargets) != -1) {
+			free(p->targets[p->ntargets]);
 			yd_error(&c->yd, t, "duplicate target \"%s\" in probe "
 			    "'%s'", s, p->name);
 			pp->errors++;
 			goto next;
 		}
-		p->targets = xreallocarray(p->targets, p->ntargets + 1,
-		    sizeof(char *));
-		p->targets[p->ntargets++] = xstrdup(buf);
+		p->ntargets++;
 next:
 		if (single)
 			break;
 	}
+	strindex_free(&seen);
 }
 
 /*
@@ -929,7 +931,9 @@ parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 	struct np_config	*conf = c->conf;
 	yaml_node_item_t	*it;
 	size_t			 i, count;
+	struct strindex		 names;
 
+	memset(&names, 0, sizeof(names));
 	if (n->type == YAML_SCALAR_NODE && yd_is_null(n))
 		return;
 	if (n->type != YAML_SEQUENCE_NODE) {
@@ -943,17 +947,16 @@ parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
 		struct probe_cfg	*p = &conf->probes[conf->nprobes++];
+		long			 first;
 
 		parse_probe(c, yd_node(&c->yd, *it), p);
-		for (i = 0; i + 1 < conf->nprobes; i++)
-			if (strcmp(conf->probes[i].name, p->name) == 0 &&
-			    strcmp(p->name, "?") != 0) {
-				yd_error(&c->yd, yd_node(&c->yd, *it), "duplicate probe "
-				    "name '%s' (first defined at line %d)",
-				    p->name, conf->probes[i].line);
-				break;
-			}
+		if (strcmp(p->name, "?") != 0 && (first = strindex_add(&names,
+		    p->name, conf->nprobes - 1)) != -1)
+			yd_error(&c->yd, yd_node(&c->yd, *it), "duplicate probe "
+			    "name '%s' (first defined at line %d)",
+			    p->name, conf->probes[first].line);
 	}
+	strindex_free(&names);
 	for (i = 0, it = n->data.sequence.items.start; i < conf->nprobes;
 	    i++, it++)
 		check_control(c, yd_node(&c->yd, *it), &conf->probes[i]);

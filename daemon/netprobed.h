@@ -63,6 +63,20 @@ char		*secret_read(const char *path, size_t max, size_t *len,
 		    char *err, size_t errlen);
 void		 secret_free(char *, size_t len);
 
+/*
+ * A set of strings (borrowed: they must outlive it) with an index each,
+ * for duplicate checks over thousands of names in O(1) each.
+ * strindex_add: the index of an equal string already there, or -1 after
+ * adding s with idx.
+ */
+struct strindex {
+	const char	**key;
+	size_t		 *idx;
+	size_t		  cap, n;
+};
+long		 strindex_add(struct strindex *, const char *s, size_t idx);
+void		 strindex_free(struct strindex *);
+
 /* Monotonic and wall clocks, in nanoseconds. */
 uint64_t	 now_mono_ns(void);
 uint64_t	 now_wall_ns(void);

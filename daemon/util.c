@@ -501,3 +501,55 @@ secret_free(char *s, size_t len)
 	explicit_bzero(s, len);
 	free(s);
 }
+
+static size_t
+strhash(const char *s)
+{
+	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return ((size_t)h);
+}
+
+long
+strindex_add(struct strindex *si, const char *s, size_t idx)
+{
+	size_t	i, j, cap;
+
+	if (si->n * 2 >= si->cap) {
+		struct strindex	old = *si;
+
+		cap = si->cap ? si->cap * 2 : 64;
+		si->key = xcalloc(cap, sizeof(*si->key));
+		si->idx = xcalloc(cap, sizeof(*si->idx));
+		si->cap = cap;
+		for (i = 0; i < old.cap; i++) {
+			if (old.key[i] == NULL)
+				continue;
+			for (j = strhash(old.key[i]) & (cap - 1);
+			    si->key[j] != NULL; j = (j + 1) & (cap - 1))
+				;
+			si->key[j] = old.key[i];
+			si->idx[j] = old.idx[i];
+		}
+		free(old.key);
+		free(old.idx);
+	}
+	for (j = strhash(s) & (si->cap - 1); si->key[j] != NULL;
+	    j = (j + 1) & (si->cap - 1))
+		if (strcmp(si->key[j], s) == 0)
+			return ((long)si->idx[j]);
+	si->key[j] = s;
+	si->idx[j] = idx;
+	si->n++;
+	return (-1);
+}
+
+void
+strindex_free(struct strindex *si)
+{
+	free(si->key);
+	free(si->idx);
+	memset(si, 0, sizeof(*si));
+}

@@ -407,6 +407,38 @@ test_format_double(void **state)
 	}
 }
 
+/* strindex: the first index of each string, across many growths. */
+static void
+test_strindex(void **state)
+{
+	struct strindex	 si;
+	char		 (*names)[16];
+	size_t		 i, n = 5000;
+
+	(void)state;
+	memset(&si, 0, sizeof(si));
+	names = calloc(2 * n, sizeof(*names));
+	assert_non_null(names);
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%zu", i);
+		assert_int_equal(strindex_add(&si, names[i], i), -1);
+	}
+	assert_int_equal(si.n, n);
+	/* equal strings at other addresses: found, with the first index */
+	for (i = 0; i < n; i++) {
+		snprintf(names[n + i], sizeof(names[n + i]), "p%zu", i);
+		assert_int_equal(strindex_add(&si, names[n + i], n + i),
+		    (long)i);
+	}
+	assert_int_equal(si.n, n);
+	assert_int_equal(strindex_add(&si, "", 7), -1);
+	assert_int_equal(strindex_add(&si, "", 8), 7);
+	strindex_free(&si);
+	assert_int_equal(strindex_add(&si, "p1", 3), -1);	/* reusable */
+	strindex_free(&si);
+	free(names);
+}
+
 int
 main(void)
 {
@@ -419,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_addr_format_short),
 		cmocka_unit_test(test_label_names),
 		cmocka_unit_test(test_format_double),
+		cmocka_unit_test(test_strindex),
 	};
 
 	return (cmocka_run_group_tests_name("util", tests, NULL, NULL));
