@@ -214,13 +214,17 @@ static void
 defaults_key(struct yamldoc *yd, const char *key, yaml_node_t *v,
     yaml_node_t *k, void *arg)
 {
-	struct cfg_ctx	*c = (struct cfg_ctx *)yd;
+	struct cfg_ctx		*c = (struct cfg_ctx *)yd;
 	struct defaults_seen	*seen = arg;
+	int			 on;
 
 	if (strcmp(key, "evaluation_interval") == 0)
 		(void)yd_duration(&c->yd, v, key, 1000, INTERVAL_MAX_MS,
 		    &c->conf->evaluation_interval_ms);
-	else if (strcmp(key, "interval") == 0) {
+	else if (strcmp(key, "histograms") == 0) {
+		if (yd_bool(&c->yd, v, key, &on) == 0)
+			c->conf->default_no_histograms = !on;
+	} else if (strcmp(key, "interval") == 0) {
 		if (yd_duration(&c->yd, v, key, INTERVAL_MIN_MS,
 		    INTERVAL_MAX_MS, &c->conf->default_interval_ms) == 0)
 			seen->interval = v;
@@ -233,7 +237,7 @@ static void
 parse_defaults(struct cfg_ctx *c, yaml_node_t *n)
 {
 	static const char *const known[] = { "interval", "timeout",
-	    "evaluation_interval" };
+	    "evaluation_interval", "histograms" };
 	struct defaults_seen	 seen = { NULL, NULL };
 	char			 t[32], iv[32];
 
@@ -645,6 +649,11 @@ probe_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 		pp->control = v;
 	} else if (strcmp(key, "sweep") == 0) {
 		pp->sweep = v;		/* once the type is known: below */
+	} else if (strcmp(key, "histograms") == 0) {
+		int	on;
+
+		if (yd_bool(&c->yd, v, key, &on) == 0)
+			p->no_histograms = !on;
 	} else if (strcmp(key, "filter_hops") == 0) {
 		if (yd_uint(&c->yd, v, key, 1, 64, &u) == 0)
 			p->iso.filter_hops = (unsigned)u;
@@ -770,7 +779,7 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	static const char *const known[] = { "name", "type", "targets",
 	    "target", "interval", "timeout", "labels", "source",
 	    "interface", "fwmark", "vrf", "netns", "expect", "control",
-	    "filter_hops", "sweep" };
+	    "filter_hops", "sweep", "histograms" };
 	struct probe_parse	 pp;
 	yaml_node_pair_t	*kv;
 	yaml_node_t		*k, *v, *namenode = NULL, *typenode = NULL;
@@ -785,6 +794,7 @@ parse_probe(struct cfg_ctx *c, yaml_node_t *n, struct probe_cfg *p)
 	p->line = (int)n->start_mark.line + 1;
 	p->interval_ms = c->conf->default_interval_ms;
 	p->timeout_ms = c->conf->default_timeout_ms;
+	p->no_histograms = c->conf->default_no_histograms;
 	if (yd_mapping_expect(&c->yd, n, "a probe entry") == -1) {
 		p->name = xstrdup("?");
 		return;

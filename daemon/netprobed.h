@@ -184,6 +184,9 @@ struct probe_cfg {
 	struct probe_iso	 iso;
 	void			*opts;		/* type->opts_size bytes */
 	int			 line;		/* of the entry, 1-based */
+	/* `histograms: false`: no per-target histogram series (their
+	 * buckets are most of /metrics with thousands of targets) */
+	int			 no_histograms;
 };
 
 struct rule_file;
@@ -199,6 +202,7 @@ struct np_config {
 	struct np_addr		 listen;
 	uint64_t		 default_interval_ms;
 	uint64_t		 default_timeout_ms;
+	int			 default_no_histograms;
 	struct probe_cfg	*probes;
 	size_t			 nprobes;
 	/* rule_files: every file the globs matched, loaded and checked */
@@ -294,7 +298,9 @@ struct series	*store_series_va(struct store *, struct family *,
 void		 store_release(struct store *, struct series *);
 void		 series_set(struct series *, double);
 void		 series_add(struct series *, double);
+/* (NULL: nothing; a histogram a probe turned off with histograms: false) */
 void		 series_observe(struct series *, double);
+enum metric_type family_type(const struct family *);
 /* A gauge with no current value: not exported until set again. */
 void		 series_unset(struct series *);
 double		 series_value(const struct series *);

@@ -257,6 +257,7 @@ reattach(struct target_state *ts)
 		isolation_attach(ts);
 	else
 		isolation_detach(ts);
+	target_state_histograms(ts);	/* histograms: may have changed */
 	if (ts->cfg->type->attach == NULL)
 		return;
 	memcpy(old, ts->extra, sizeof(old));

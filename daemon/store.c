@@ -332,9 +332,12 @@ series_add(struct series *s, double v)
 void
 series_observe(struct series *s, double v)
 {
-	const struct family	*f = s->fam;
+	const struct family	*f;
 	size_t			 i;
 
+	if (s == NULL)
+		return;
+	f = s->fam;
 	if (isnan(v))
 		return;
 	for (i = 0; i < f->nbounds; i++)
@@ -556,4 +559,10 @@ store_visit(const struct store *st, int (*want)(void *, const char *),
 			if (s->has_value)
 				series_samples(f, s, fn, arg);
 	}
+}
+
+enum metric_type
+family_type(const struct family *f)
+{
+	return (f->type);
 }

@@ -521,10 +521,24 @@ target_series(struct target_state *ts, struct family *f, ...)
 	struct series	*s;
 	va_list		 ap;
 
+	if (ts->cfg->no_histograms && family_type(f) == METRIC_HISTOGRAM)
+		return (NULL);		/* histograms: false */
 	va_start(ap, f);
 	s = store_series_va(ts->store, f, &ts->labels, ap);
 	va_end(ap);
 	return (s);
+}
+
+void
+target_state_histograms(struct target_state *ts)
+{
+	if (ts->cfg->no_histograms) {
+		store_release(ts->store, ts->hist);
+		ts->hist = NULL;
+	} else if (ts->hist == NULL)
+		ts->hist = target_series(ts, store_family(ts->store,
+		    "netprobe_probe_duration_seconds", "", METRIC_HISTOGRAM,
+		    NULL, 0), NULL);
 }
 
 struct target_state *
@@ -551,9 +565,7 @@ target_state_new(struct store *st, const struct probe_cfg *cfg, size_t target)
 	    METRIC_GAUGE), NULL);
 	ts->duration = target_series(ts, FAM(st, "probe_duration_seconds", "",
 	    METRIC_GAUGE), NULL);
-	ts->hist = target_series(ts, store_family(st,
-	    "netprobe_probe_duration_seconds", "", METRIC_HISTOGRAM,
-	    NULL, 0), NULL);
+	target_state_histograms(ts);
 	ts->last_run = target_series(ts, FAM(st,
 	    "netprobe_probe_last_run_timestamp_seconds", "", METRIC_GAUGE),
 	    NULL);

@@ -292,6 +292,8 @@ struct target_state {
 	struct sweep_run	*sweep;
 };
 
+/* The run-duration histogram as the config wants it (histograms:). */
+void		 target_state_histograms(struct target_state *);
 struct target_state *target_state_new(struct store *, const struct probe_cfg *,
 		    size_t target);
 void		 target_state_free(struct target_state *);

@@ -223,6 +223,30 @@ is "$(val netprobe_icmp_packets_received_total "${ICMP1[@]}")" \
     "$(val netprobe_icmp_packets_sent_total "${ICMP1[@]}")" \
     "received still equals sent after more runs"
 
+# ---- histograms: false (thousands of targets: the buckets are most of
+# /metrics), turned off by a reload and on again -------------------------
+
+buckets() {	# buckets PROBE: its _bucket lines now
+	scrape && metric_lines '*' "probe=$1" | grep -c '_bucket{' || true
+}
+cmp_ok "$(buckets lo-icmp)" '>' 0 "lo-icmp has histogram buckets"
+sed 's/^    count: 2$/    count: 2\n    histograms: false/' "$T/netprobed.yaml" >"$T/nohist.yaml"
+cp "$T/netprobed.yaml" "$T/hist.yaml"
+cp "$T/nohist.yaml" "$T/netprobed.yaml"
+kill -HUP "$NETPROBED_PID"
+gone() { [ "$(buckets lo-icmp)" = 0 ]; }
+wait_for 10 gone
+ok $? "histograms: false, reloaded: lo-icmp exports no bucket any more"
+cmp_ok "$(buckets lo-tcp)" '>' 0 "  lo-tcp keeps its duration histogram"
+runs=$(val netprobe_probe_runs_total "${ICMP1[@]}" result=success)
+cmp_ok "$runs" '>' 0 "  its counters go on (runs_total $runs)"
+is "$(val netprobe_icmp_packet_loss_ratio "${ICMP1[@]}")" 0 "  and its gauges"
+cp "$T/hist.yaml" "$T/netprobed.yaml"
+kill -HUP "$NETPROBED_PID"
+back() { [ "$(buckets lo-icmp)" -gt 0 ]; }
+wait_for 10 back
+ok $? "histograms back on by a reload: the buckets are back"
+
 # ---- SIGTERM ------------------------------------------------------------
 
 stop_pid "$NETPROBED_PID"

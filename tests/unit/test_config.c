@@ -165,7 +165,7 @@ static const struct bad_case bad_cases[] = {
 	    "  intervall: 5s\n",
 	    1,
 	    "t.yaml:2:3: unknown key 'intervall' in defaults (known: "
-	    "interval, timeout, evaluation_interval)", NULL },
+	    "interval, timeout, evaluation_interval, histograms)", NULL },
 	{ "unknown key in probe entry",
 	    "probes:\n"
 	    "  - name: a\n"
@@ -175,7 +175,7 @@ static const struct bad_case bad_cases[] = {
 	    1,
 	    "t.yaml:5:5: unknown key 'cont' in probe 'a' (known: name, "
 	    "type, targets, target, interval, timeout, labels, source, "
-	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep; "
+	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep, histograms; "
 	    "icmp options: count, packet_interval, "
 	    "size, dont_fragment, ttl)", NULL },
 	{ "icmp option on a tcp probe",
@@ -187,7 +187,7 @@ static const struct bad_case bad_cases[] = {
 	    1,
 	    "t.yaml:5:5: unknown key 'count' in probe 'a' (known: name,"
 	    " type, targets, target, interval, timeout, labels, source,"
-	    " interface, fwmark, vrf, netns, expect, control, filter_hops, sweep;"
+	    " interface, fwmark, vrf, netns, expect, control, filter_hops, sweep, histograms;"
 	    " tcp options: port)", NULL },
 	{ "duplicate top-level key",
 	    "listen: 127.0.0.1:1\n"

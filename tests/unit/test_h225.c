@@ -938,7 +938,8 @@ static const struct bad_case bad_cases[] = {
 	{ "a port option does not exist", "    port: 1720\n",
 	    NAME ":5:5: unknown key 'port' in probe 'x' (known: name, type, "
 	    "targets, target, interval, timeout, labels, source, interface, "
-	    "fwmark, vrf, netns, expect, control, filter_hops, sweep; h323 "
+	    "fwmark, vrf, netns, expect, control, filter_hops, sweep, histograms; "
+	    "h323 "
 	    "options: mode, ras_message, alias, endpoint_alias, "
 	    "called_number, retransmit, attempts, accept_release_complete)" },
 };

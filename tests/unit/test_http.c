@@ -1082,7 +1082,7 @@ static const struct bad_case bad_cases[] = {
 	{ "unknown key", TGT "    follow_redirect: true\n",
 	    "t.yaml:5:5: unknown key 'follow_redirect' in probe 'p' (known: "
 	    "name, type, targets, target, interval, timeout, labels, source, "
-	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep; "
+	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep, histograms; "
 	    "http options: method, body, headers, "
 	    "valid_status_codes, fail_if_body_matches_regexp, ", 1 },
 	{ "source of the other family", "    source: 127.0.0.1\n"

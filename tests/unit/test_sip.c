@@ -794,7 +794,7 @@ static const struct {
 	{ "    transprt: tcp\n",
 	    "t.yaml:5:5: unknown key 'transprt' in probe 'mcu' (known: name, "
 	    "type, targets, target, interval, timeout, labels, source, "
-	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep; "
+	    "interface, fwmark, vrf, netns, expect, control, filter_hops, sweep, histograms; "
 	    "sip options: port, transport, request_uri, "
 	    "from, to, valid_status_codes, user_agent)" },
 };
