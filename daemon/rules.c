@@ -689,6 +689,7 @@ json_alert(struct evbuffer *b, const struct rgroup *rg,
 struct state_out {
 	struct evbuffer	*b;
 	size_t		 n;
+	size_t		 index;		/* of the alert's rule in its group */
 };
 
 static void
@@ -704,8 +705,8 @@ state_alert(void *arg, const char *group, const struct alert *a)
 	json_str(b, group);
 	evbuffer_add_printf(b, ",\"rule\":");
 	json_str(b, rule);
-	evbuffer_add_printf(b, ",\"state\":\"%s\",\"labels\":",
-	    alert_state_name(a->state));
+	evbuffer_add_printf(b, ",\"index\":%zu,\"state\":\"%s\",\"labels\":",
+	    o->index, alert_state_name(a->state));
 	json_labels(b, &a->labels);
 	evbuffer_add_printf(b, ",\"annotations\":");
 	json_labels(b, &a->annotations);
@@ -720,10 +721,26 @@ state_alert(void *arg, const char *group, const struct alert *a)
 void
 rules_state_write(struct np_daemon *d, struct evbuffer *b)
 {
-	struct state_out	o = { b, 0 };
+	struct state_out		 o = { b, 0, 0 };
+	struct rules			*r = d->rules;
+	const struct rl_rule_state	*rs;
+	size_t				 i, j, k;
 
 	evbuffer_add_printf(b, "\"alerts\":[");
-	rules_foreach_alert(d, state_alert, &o);
+	/*
+	 * Not rules_foreach_alert(): the rule's index in its group is saved
+	 * too, so rules sharing an alert name (the shipped ExtranetDetached,
+	 * one per layer) each get their own alerts back.
+	 */
+	for (i = 0; r != NULL && i < r->ngroups; i++)
+		for (j = 0; j < r->groups[i].g->nrules; j++) {
+			rs = &r->groups[i].g->rules[j];
+			o.index = j;
+			for (k = 0; rs->alert != NULL &&
+			    k < rs->alert->nalerts; k++)
+				state_alert(&o, r->groups[i].key,
+				    &rs->alert->alerts[k]);
+		}
 	evbuffer_add(b, "]", 1);
 }
 
@@ -739,6 +756,7 @@ rules_state_restore(struct np_daemon *d, struct yamldoc *yd,
 	yaml_node_t		*n;
 	const char		*group, *rule, *state;
 	size_t			 i, j, restored = 0;
+	int64_t			 index;
 
 	if (r == NULL || alerts == NULL || alerts->type != YAML_SEQUENCE_NODE)
 		return;
@@ -763,11 +781,20 @@ rules_state_restore(struct np_daemon *d, struct yamldoc *yd,
 		a.fired_at_ms = state_int(yd, n, "fired_at_ms", 0);
 		a.keep_firing_since_ms = state_int(yd, n,
 		    "keep_firing_since_ms", 0);
+		index = state_int(yd, n, "index", -1);
 		/* the rule must still be there, under the same group */
 		for (i = 0; i < r->ngroups; i++) {
 			if (strcmp(r->groups[i].key, group) != 0)
 				continue;
-			for (j = 0; j < r->groups[i].g->nrules; j++) {
+			/* the saved index while that rule still has the
+			 * name (several may share it); else the first */
+			j = 0;
+			if (index >= 0 && (uint64_t)index <
+			    r->groups[i].g->nrules &&
+			    strcmp(r->groups[i].g->rules[index].rule->name,
+			    rule) == 0)
+				j = (size_t)index;
+			for (; j < r->groups[i].g->nrules; j++) {
 				rs = &r->groups[i].g->rules[j];
 				if (rs->alert == NULL ||
 				    strcmp(rs->rule->name, rule) != 0)
