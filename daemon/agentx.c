@@ -220,7 +220,8 @@ text_dup(const char *s)
 }
 
 static void
-alert_count(void *arg, const char *group, const struct alert *a)
+alert_count(void *arg, const char *group, size_t rule,
+    const struct alert *a)
 {
 	struct snap	*sn = arg;
 
@@ -239,7 +240,8 @@ row_free(struct alert_row *r)
 }
 
 static void
-alert_fetch(void *arg, const char *group, const struct alert *a)
+alert_fetch(void *arg, const char *group, size_t rule,
+    const struct alert *a)
 {
 	struct snap		*sn = arg;
 	struct alert_row	*r = &sn->row;

@@ -95,11 +95,12 @@ void		 rules_apply(struct np_daemon *, const struct np_config *);
 void		 rules_free(struct np_daemon *);
 /*
  * Every alert the rules hold (pending, firing, resolved in the last 15
- * minutes), with its group's "FILE;GROUP" key.  Read-only, valid only
+ * minutes), with its group's "FILE;GROUP" key and its rule's index in
+ * that group (rules may share an alert name).  Read-only, valid only
  * during the call.
  */
 struct alert;
-typedef void (*rules_alert_fn)(void *arg, const char *group,
+typedef void (*rules_alert_fn)(void *arg, const char *group, size_t rule,
     const struct alert *);
 void		 rules_foreach_alert(struct np_daemon *, rules_alert_fn,
 		    void *arg);

@@ -635,7 +635,8 @@ rules_foreach_alert(struct np_daemon *d, rules_alert_fn fn, void *arg)
 			rs = &r->groups[i].g->rules[j];
 			for (k = 0; rs->alert != NULL &&
 			    k < rs->alert->nalerts; k++)
-				fn(arg, r->groups[i].key, &rs->alert->alerts[k]);
+				fn(arg, r->groups[i].key, j,
+				    &rs->alert->alerts[k]);
 		}
 }
 
@@ -689,11 +690,11 @@ json_alert(struct evbuffer *b, const struct rgroup *rg,
 struct state_out {
 	struct evbuffer	*b;
 	size_t		 n;
-	size_t		 index;		/* of the alert's rule in its group */
 };
 
 static void
-state_alert(void *arg, const char *group, const struct alert *a)
+state_alert(void *arg, const char *group, size_t index,
+    const struct alert *a)
 {
 	struct state_out	*o = arg;
 	struct evbuffer		*b = o->b;
@@ -706,7 +707,7 @@ state_alert(void *arg, const char *group, const struct alert *a)
 	evbuffer_add_printf(b, ",\"rule\":");
 	json_str(b, rule);
 	evbuffer_add_printf(b, ",\"index\":%zu,\"state\":\"%s\",\"labels\":",
-	    o->index, alert_state_name(a->state));
+	    index, alert_state_name(a->state));
 	json_labels(b, &a->labels);
 	evbuffer_add_printf(b, ",\"annotations\":");
 	json_labels(b, &a->annotations);
@@ -721,26 +722,15 @@ state_alert(void *arg, const char *group, const struct alert *a)
 void
 rules_state_write(struct np_daemon *d, struct evbuffer *b)
 {
-	struct state_out		 o = { b, 0, 0 };
-	struct rules			*r = d->rules;
-	const struct rl_rule_state	*rs;
-	size_t				 i, j, k;
+	struct state_out	o = { b, 0 };
 
-	evbuffer_add_printf(b, "\"alerts\":[");
 	/*
-	 * Not rules_foreach_alert(): the rule's index in its group is saved
-	 * too, so rules sharing an alert name (the shipped ExtranetDetached,
-	 * one per layer) each get their own alerts back.
+	 * The rule's index in its group is saved too, so rules sharing an
+	 * alert name (the shipped ExtranetDetached, one per layer) each get
+	 * their own alerts back.
 	 */
-	for (i = 0; r != NULL && i < r->ngroups; i++)
-		for (j = 0; j < r->groups[i].g->nrules; j++) {
-			rs = &r->groups[i].g->rules[j];
-			o.index = j;
-			for (k = 0; rs->alert != NULL &&
-			    k < rs->alert->nalerts; k++)
-				state_alert(&o, r->groups[i].key,
-				    &rs->alert->alerts[k]);
-		}
+	evbuffer_add_printf(b, "\"alerts\":[");
+	rules_foreach_alert(d, state_alert, &o);
 	evbuffer_add(b, "]", 1);
 }
 

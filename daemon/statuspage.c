@@ -299,7 +299,8 @@ struct alert_ctx {
 };
 
 static void
-alert_row(void *arg, const char *group, const struct alert *a)
+alert_row(void *arg, const char *group, size_t rule,
+    const struct alert *a)
 {
 	struct alert_ctx	*ac = arg;
 	struct evbuffer		*b = ac->b;
