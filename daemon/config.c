@@ -1110,36 +1110,18 @@ top_key(struct yamldoc *yd, const char *key, yaml_node_t *v, yaml_node_t *k,
 	} else if (strcmp(key, "web_config_file") == 0) {
 		char	*path;
 
-		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
+		if ((path = yd_path(&c->yd, v, key)) == NULL)
 			return;
-		if (*s == '\0') {
-			yd_error(&c->yd, v, "'web_config_file': empty file name");
-			return;
-		}
-		path = cfg_relative_path(c->yd.file, s);
 		web_config_free(c->conf->web);
 		c->conf->web = web_config_load(&c->yd, v, path);
 		free(path);
 	} else if (strcmp(key, "state_file") == 0) {
-		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
-			return;
-		if (*s == '\0')
-			yd_error(&c->yd, v, "'state_file': empty file name");
-		else {
-			free(c->conf->state_path);
-			c->conf->state_path = cfg_relative_path(c->yd.file, s);
-		}
+		free(c->conf->state_path);
+		c->conf->state_path = yd_path(&c->yd, v, key);
 	} else if (strcmp(key, "audit_log") == 0) {
-		if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
-			return;
-		if (*s == '\0')
-			yd_error(&c->yd, v, "'audit_log': empty file name");
-		else {
-			free(c->conf->audit_path);
-			c->conf->audit_path = cfg_relative_path(c->yd.file, s);
-		}
-	}
-	else if (strcmp(key, "listen") == 0) {
+		free(c->conf->audit_path);
+		c->conf->audit_path = yd_path(&c->yd, v, key);
+	} else if (strcmp(key, "listen") == 0) {
 		if ((s = yd_scalar(&c->yd, v, key, "ADDRESS:PORT")) == NULL)
 			return;
 		if (parse_addr(s, NP_PORT_REQUIRED, &c->conf->listen, &why) ==

@@ -46,20 +46,6 @@ ssl_err(char *buf, size_t len)
 	return (buf);
 }
 
-static char *
-web_path(struct web_ctx *c, yaml_node_t *v, const char *key)
-{
-	const char	*s;
-
-	if ((s = yd_scalar(&c->yd, v, key, "a file name")) == NULL)
-		return (NULL);
-	if (*s == '\0') {
-		yd_error(&c->yd, v, "'%s': empty file name", key);
-		return (NULL);
-	}
-	return (cfg_relative_path(c->yd.file, s));
-}
-
 static int
 tls_version(struct web_ctx *c, yaml_node_t *v, const char *key, int *out)
 {
@@ -137,10 +123,10 @@ tls_build(struct web_ctx *c, yaml_node_t *map)
 		    "and 'key_file'");
 		return (NULL);
 	}
-	if ((cert = web_path(c, c->cert, "cert_file")) == NULL ||
-	    (key = web_path(c, c->key, "key_file")) == NULL)
+	if ((cert = yd_path(&c->yd, c->cert, "cert_file")) == NULL ||
+	    (key = yd_path(&c->yd, c->key, "key_file")) == NULL)
 		ok = 0;
-	if (c->ca != NULL && (ca = web_path(c, c->ca, "client_ca_file")) ==
+	if (c->ca != NULL && (ca = yd_path(&c->yd, c->ca, "client_ca_file")) ==
 	    NULL)
 		ok = 0;
 	if (c->auth_type != NULL && (type = yd_scalar(&c->yd, c->auth_type,
@@ -251,7 +237,8 @@ parse_users(struct web_ctx *c, yaml_node_t *map)
 	struct web_config	*wc = c->wc;
 	yaml_node_pair_t	*p;
 	const char		*name, *hash;
-	size_t			 i, n;
+	size_t			 n;
+	struct strindex		 seen;
 
 	if (yd_is_null(map))
 		return;
@@ -265,6 +252,7 @@ parse_users(struct web_ctx *c, yaml_node_t *map)
 		return;
 	}
 	wc->users = xcalloc(n ? n : 1, sizeof(*wc->users));
+	memset(&seen, 0, sizeof(seen));
 	for (p = map->data.mapping.pairs.start;
 	    p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t	*kn = yd_node(&c->yd, p->key),
@@ -281,10 +269,7 @@ parse_users(struct web_ctx *c, yaml_node_t *map)
 			    "must be non-empty and without ':'");
 			continue;
 		}
-		for (i = 0; i < wc->nusers; i++)
-			if (strcmp(wc->users[i].name, name) == 0)
-				break;
-		if (i < wc->nusers) {
+		if (strindex_add(&seen, name, wc->nusers) != -1) {
 			yd_error(&c->yd, kn, "'basic_auth_users': user \"%s\" "
 			    "is repeated", name);
 			continue;
@@ -302,6 +287,7 @@ parse_users(struct web_ctx *c, yaml_node_t *map)
 		wc->users[wc->nusers].hash = xstrdup(hash);
 		wc->nusers++;
 	}
+	strindex_free(&seen);
 	qsort(wc->users, wc->nusers, sizeof(*wc->users), user_cmp);
 }
 

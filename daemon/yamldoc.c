@@ -278,3 +278,17 @@ yd_bool(struct yamldoc *yd, yaml_node_t *n, const char *key, int *out)
 	}
 	return (0);
 }
+
+char *
+yd_path(struct yamldoc *yd, yaml_node_t *n, const char *key)
+{
+	const char	*s;
+
+	if ((s = yd_scalar(yd, n, key, "a file name")) == NULL)
+		return (NULL);
+	if (*s == '\0') {
+		yd_error(yd, n, "'%s': empty file name", key);
+		return (NULL);
+	}
+	return (cfg_relative_path(yd->file, s));
+}

@@ -37,6 +37,11 @@ int		 yd_is_null(const yaml_node_t *);
  */
 const char	*yd_scalar(struct yamldoc *, yaml_node_t *, const char *key,
 		    const char *what);
+/*
+ * A file name, made relative to the document's own directory (allocated),
+ * or NULL after "'KEY' expects a file name" or "'KEY': empty file name".
+ */
+char		*yd_path(struct yamldoc *, yaml_node_t *, const char *key);
 /* 0 if n is a mapping, else -1 after "WHAT must be a mapping, got ...". */
 int		 yd_mapping_expect(struct yamldoc *, yaml_node_t *,
 		    const char *what);
