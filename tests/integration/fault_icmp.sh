@@ -32,7 +32,6 @@ NP_PORT=19740
 A="npflt-$$-ia"
 B="npflt-$$-ib"
 FLOOD=$top_srcdir/tests/peers/fault_icmp_flood.py
-PROMTOOL=${PROMTOOL:-$(command -v promtool || echo /usr/bin/promtool)}
 
 ip netns add "$A" 2>"$T/ns.err" || skip_all "ip netns add failed: $(cat "$T/ns.err")"
 on_exit "ip netns del '$A'"
@@ -119,12 +118,7 @@ cmp_ok "$(metric_value netprobe_icmp_rtt_max_seconds "${LIVE[@]}")" '<' 0.5 \
 http_get "$(np_url '/probe?module=dark&target=10.78.0.9&debug=true')"
 like "$HTTP_BODY" '^Result: timeout' "/probe for the dark target afterwards: timeout" ||
 	diag "$HTTP_BODY"
-if [ -x "$PROMTOOL" ]; then
-	out=$("$PROMTOOL" check metrics <<<"$METRICS" 2>&1)
-	ok $? "promtool check metrics is clean" || diag "$out"
-else
-	skip "no promtool" "promtool check metrics"
-fi
+promtool_clean "promtool check metrics is clean"
 ok "$(pid_alive "$PID"; echo $?)" "netprobed is still running"
 unlike "$(cat "$LOG")" '(warning|error|\[warn\])' "nothing in the log about the flood" ||
 	diag_file "$LOG"

@@ -27,7 +27,6 @@ need_daemon
 [ -x "$SNMPTRAPD" ] || skip_all "no snmptrapd (package snmptrapd)"
 DNSMASQ=${DNSMASQ:-$(command -v dnsmasq || echo /usr/sbin/dnsmasq)}
 [ -x "$DNSMASQ" ] || skip_all "no dnsmasq (package dnsmasq-base)"
-PROMTOOL=${PROMTOOL:-$(command -v promtool || echo /usr/bin/promtool)}
 
 T=$TAP_TMPDIR
 NP_PORT=19720
@@ -226,13 +225,8 @@ like "$HTTP_BODY" 'ignored an answer: bad status line' \
 like "$HTTP_BODY" 'Result: bad_response: no matching answer: .* \(12 ignored\)' \
     "... and the result: bad_response, no matching answer (12 ignored)"
 
-if [ -x "$PROMTOOL" ]; then
-	scrape
-	out=$("$PROMTOOL" check metrics <<<"$METRICS" 2>&1)
-	ok $? "promtool check metrics is clean" || diag "$out"
-else
-	skip "no promtool" "promtool check metrics"
-fi
+scrape
+promtool_clean "promtool check metrics is clean"
 ok "$(pid_alive "$PID"; echo $?)" "netprobed is still running"
 unlike "$(cat "$LOG")" '(\[warn\]|\[err\]|fatal)' "no libevent warning or fatal error in the log"
 stop_pid "$PID"

@@ -18,7 +18,6 @@ need_daemon
 T=$TAP_TMPDIR
 NP_PORT=19630
 LOG=$T/netprobed.log
-PROMTOOL=${PROMTOOL:-$(command -v promtool || echo /usr/bin/promtool)}
 REQ_TIMEOUT=10	# HTTP_REQ_TIMEOUT in daemon/http.c
 MAX_CONNS=256	# HTTP_MAX_CONNS
 
@@ -204,12 +203,7 @@ is "$(metric_value netprobe_http_rejected_total reason=method)" 2 \
     "method counts the POST and the DELETE"
 like "$(metric_lines netprobe_http_rejected_total)" 'reason="too_many_connections"' \
     "too_many_connections is exported"
-if [ -x "$PROMTOOL" ]; then
-	out=$("$PROMTOOL" check metrics <<<"$METRICS" 2>&1)
-	ok $? "promtool check metrics is clean" || diag "$out"
-else
-	skip "no promtool" "promtool check metrics"
-fi
+promtool_clean "promtool check metrics is clean"
 ok "$(pid_alive "$PID"; echo $?)" "netprobed is still running"
 stop_pid "$PID"
 is "$STOP_STATUS" 0 "netprobed exits 0 on SIGTERM"

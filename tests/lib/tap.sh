@@ -36,6 +36,8 @@
 #   metric_value NAME [label=value...]   value of the first match
 #   metric_lines NAME [label=value...]   the matching sample lines
 #   port_listening PORT     something listens on TCP PORT
+#   promtool_clean DESC     a case: promtool check metrics accepts $METRICS
+#                           (a skip without promtool)
 #   start_snmptrapd PORT [NS]  a v2c manager (community public) on
 #                           127.0.0.1:PORT, in namespace NS if given; each
 #                           start logs to $TAP_TMPDIR/trapd.N.log; TRAPD_PID
@@ -416,6 +418,21 @@ http_get()
 	HTTP_BODY=$(cat "$TAP_TMPDIR/.http_body" 2>/dev/null)
 	rm -f "$TAP_TMPDIR/.http_body"
 	[ "$HTTP_CODE" = 200 ]
+}
+
+PROMTOOL=${PROMTOOL:-$(command -v promtool || echo /usr/bin/promtool)}
+
+# promtool_clean DESC
+promtool_clean()
+{
+	local out
+
+	if [ ! -x "$PROMTOOL" ]; then
+		skip "no promtool" "$1"
+		return 0
+	fi
+	out=$("$PROMTOOL" check metrics <<<"$METRICS" 2>&1)
+	ok $? "$1" || diag "$out"
 }
 
 # scrape: GET /metrics into METRICS (0 on HTTP 200)
