@@ -1130,7 +1130,9 @@ test_run_udp_ok(void **state)
 	assert_int_equal(h.run->obs.sent, 1);
 	assert_int_equal(h.run->obs.received, 1);
 	assert_int_equal(h.run->obs.nrtt, 1);
-	assert_true(h.run->obs.rtt[0] > 0 && h.run->obs.rtt[0] < 1);
+	/* within the run's 2 s timeout (a loaded machine is slow; no
+	 * tighter bound: tests do not time the machine) */
+	assert_true(h.run->obs.rtt[0] > 0 && h.run->obs.rtt[0] <= 2);
 	/* what went out: a request that parses back with random ids */
 	assert_non_null(strstr(h.peer.first, "OPTIONS sip:127.0.0.1:"));
 	assert_non_null(strstr(h.peer.first, ";branch=z9hG4bK"));
@@ -1211,7 +1213,10 @@ test_run_udp_retransmit(void **state)
 	assert_int_equal(h.peer.nreq, 3);
 	assert_true(h.peer.same_bytes);		/* identical resends */
 	assert_int_equal(h.run->obs.sent, 3);
-	assert_true(h.run->obs.rtt[0] >= 1.5 && h.run->obs.rtt[0] < 2.5);
+	/* answered at the third send (1.5 s), within the 3 s timeout; an
+	 * upper bound tighter than that timed the machine and failed under
+	 * load (a fresh-clone scripts/test, ASan build) */
+	assert_true(h.run->obs.rtt[0] >= 1.5 && h.run->obs.rtt[0] <= 3);
 	harness_free(&h);
 }
 
