@@ -1,13 +1,18 @@
 /*
  * The rule engine in the daemon: one libevent timer per rule group.  At
- * each tick the store is snapshotted into the history (only the metric
- * families some rule reads), the group is evaluated over it (rules/group.c,
+ * each tick the store is snapshotted into the history (only the series
+ * some selector of a rule reads), the group is evaluated over it
+ * (rules/group.c,
  * the same code `--test-rules` runs), and what it produced is exported:
  * recording rules as gauges, ALERTS and ALERTS_FOR_STATE, and the engine's
  * own metrics.  Alert transitions are logged (and handed to notifiers).
  *
  * Timestamps are wall-clock milliseconds, as in Prometheus (time(),
- * ALERTS_FOR_STATE and `for` durations are in its terms).
+ * ALERTS_FOR_STATE and `for` durations are in its terms).  Groups tick at
+ * multiples of their interval since the epoch (Prometheus spreads them by
+ * a hash instead): groups that tick together evaluate at the same time
+ * over one snapshot, so the history holds one point per series per tick
+ * of the fastest group, not one per group.
  */
 #include "config.h"
 
@@ -32,6 +37,7 @@ struct rgroup {
 	char			*key;		/* "file;group" as Prometheus */
 	struct event		*ev;
 	uint64_t		 interval_ms;
+	int64_t			 last_t;	/* of its last evaluation */
 	/* the engine's metrics of this group */
 	struct series		*m_evals, *m_fails, *m_last_dur, *m_last_ts,
 				*m_interval, *m_rules;
@@ -40,11 +46,24 @@ struct rgroup {
 	size_t			 nout;
 };
 
-/* What the rules read of one metric name (see tsdb_set_need()). */
+/* One selector of a metric name: its matchers, borrowed from a rule. */
+struct sel {
+	const struct rl_matcher	*m;
+	size_t			 nm;
+};
+
+/*
+ * What the rules read of one metric name (see tsdb_set_need()), and which
+ * of its series: those some selector matches, or all of them.
+ */
 struct need {
 	char			*name;
 	int64_t			 range_ms;
 	int			 keep_last;
+	int			 all;	/* a selector with no other matcher */
+	int			 by_le;	/* a matcher of the le label */
+	struct sel		*sels;
+	size_t			 nsels;
 };
 
 struct rules {
@@ -117,15 +136,16 @@ names_free(char **v, size_t n)
 }
 
 /*
- * A selector of one metric: the snapshot must copy the name, and the
- * history keep what the selector reads (see tsdb_set_need()).
+ * A selector of one metric: the snapshot must copy the series it matches,
+ * and the history keep what it reads (see tsdb_set_need()).
  */
 static void
-read_name(void *arg, const char *name, int64_t range_ms, int64_t offset_ms)
+read_name(void *arg, const char *name, int64_t range_ms, int64_t offset_ms,
+    const struct rl_matcher *m, size_t nm)
 {
 	struct rules	*r = arg;
 	struct need	*nd;
-	size_t		 i;
+	size_t		 i, other = 0;
 	int64_t		 back = offset_ms > 0 ? offset_ms : 0;
 
 	names_add(&r->reads, &r->nreads, name);
@@ -140,6 +160,20 @@ read_name(void *arg, const char *name, int64_t range_ms, int64_t offset_ms)
 		nd->name = xstrdup(name);
 	}
 	nd = &r->needs[i];
+	for (i = 0; i < nm; i++) {
+		if (strcmp(m[i].name, "__name__") != 0)
+			other++;
+		if (strcmp(m[i].name, "le") == 0)
+			nd->by_le = 1;
+	}
+	if (other == 0)
+		nd->all = 1;
+	else {
+		nd->sels = xreallocarray(nd->sels, nd->nsels + 1,
+		    sizeof(*nd->sels));
+		nd->sels[nd->nsels].m = m;
+		nd->sels[nd->nsels++].nm = nm;
+	}
 	if (range_ms > 0 && range_ms + back > nd->range_ms)
 		nd->range_ms = range_ms + back;
 	if (range_ms == 0 && offset_ms <= 0)
@@ -154,8 +188,10 @@ needs_free(struct rules *r)
 {
 	size_t	i;
 
-	for (i = 0; i < r->nneeds; i++)
+	for (i = 0; i < r->nneeds; i++) {
 		free(r->needs[i].name);
+		free(r->needs[i].sels);
+	}
 	free(r->needs);
 	r->needs = NULL;
 	r->nneeds = 0;
@@ -168,6 +204,13 @@ struct snap {
 	int64_t		 t;
 	char		*key;
 	size_t		 keycap;
+	char		*val;		/* a label value, unescaped */
+	size_t		 valcap;
+	/* the name and series of the last sample, and what was decided */
+	const char	*c_name, *c_suffix, *c_labels;
+	char		 c_full[256];
+	struct need	*c_need;
+	int		 c_want;
 };
 
 /* Does any rule read this family (or its _bucket/_sum/_count)? */
@@ -192,46 +235,143 @@ want_family(void *arg, const char *fam)
 }
 
 /*
- * The store's label text (a="b",c="d" with \\, \" and \n escaped, as
- * store.c writes it) back into a label set.  0, or -1 if malformed.
+ * One label of the store's label text (a="b",c="d" with \\, \" and \n
+ * escaped, as store.c writes it), from *pp on: its name in [*name,
+ * *name + *namelen) and its value unescaped into val, which has room for
+ * strlen(*pp) + 1 bytes.  *pp moves past it.  0, or -1 if malformed.
  */
+static int
+label_next(const char **pp, const char **name, size_t *namelen, char *val)
+{
+	const char	*p = *pp, *q;
+	size_t		 n = 0;
+
+	for (q = p; *q != '=' && *q != '\0'; q++)
+		;
+	if (q[0] != '=' || q[1] != '"')
+		return (-1);
+	*name = p;
+	*namelen = (size_t)(q - p);
+	for (p = q + 2; *p != '"'; p++) {
+		if (*p == '\0')
+			return (-1);
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			val[n++] = *p == 'n' ? '\n' : *p;
+		} else
+			val[n++] = *p;
+	}
+	val[n] = '\0';
+	p++;
+	if (*p == ',')
+		p++;
+	*pp = p;
+	return (0);
+}
+
+/* The label text back into a label set.  0, or -1 if malformed. */
 static int
 labels_from_text(const char *p, struct np_labels *l)
 {
-	char		*name, *val;
-	const char	*q;
-	size_t		 n;
+	const char	*name;
+	char		*val, *nm;
+	size_t		 len;
+	int		 rc = 0;
 
-	while (*p != '\0') {
-		for (q = p; *q != '=' && *q != '\0'; q++)
-			;
-		if (q[0] != '=' || q[1] != '"')
-			return (-1);
-		name = xmalloc((size_t)(q - p) + 1);
-		memcpy(name, p, (size_t)(q - p));
-		name[q - p] = '\0';
-		val = xmalloc(strlen(q) + 1);
-		for (p = q + 2, n = 0; *p != '"'; p++) {
-			if (*p == '\0') {
-				free(name);
-				free(val);
-				return (-1);
+	val = xmalloc(strlen(p) + 1);
+	while (*p != '\0' && (rc = label_next(&p, &name, &len, val)) == 0) {
+		nm = xmalloc(len + 1);
+		memcpy(nm, name, len);
+		nm[len] = '\0';
+		rl_labels_set(l, nm, val);
+		free(nm);
+	}
+	free(val);
+	return (rc);
+}
+
+/*
+ * Does some selector of this name match the series with this label text
+ * (and le, for a bucket)?  Read the way rl_matcher_match() reads a label
+ * set, without building one: this runs for every series at every tick.
+ */
+static int
+need_wants(struct snap *sn, const struct need *nd, const char *labels,
+    const char *le)
+{
+	const struct rl_matcher	*m;
+	const char		*p, *name, *v;
+	size_t			 i, j, len, need = strlen(labels) + 1;
+
+	if (need > sn->valcap) {
+		sn->valcap = need * 2;
+		sn->val = xreallocarray(sn->val, sn->valcap, 1);
+	}
+	for (i = 0; i < nd->nsels; i++) {
+		for (j = 0; j < nd->sels[i].nm; j++) {
+			m = &nd->sels[i].m[j];
+			if (strcmp(m->name, "__name__") == 0)
+				v = sn->c_full;
+			else if (le != NULL && strcmp(m->name, "le") == 0)
+				v = le;
+			else {
+				v = "";
+				for (p = labels; *p != '\0';) {
+					if (label_next(&p, &name, &len,
+					    sn->val) == -1)
+						return (1);	/* keep it */
+					if (strlen(m->name) == len &&
+					    memcmp(m->name, name, len) == 0) {
+						v = sn->val;
+						break;
+					}
+				}
 			}
-			if (*p == '\\' && p[1] != '\0') {
-				p++;
-				val[n++] = *p == 'n' ? '\n' : *p;
-			} else
-				val[n++] = *p;
+			if (!rl_matcher_match_value(m, v))
+				break;
 		}
-		val[n] = '\0';
-		rl_labels_set(l, name, val);
-		free(name);
-		free(val);
-		p++;
-		if (*p == ',')
-			p++;
+		if (j == nd->sels[i].nm)
+			return (1);
 	}
 	return (0);
+}
+
+static int
+need_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct need *)a)->name,
+	    ((const struct need *)b)->name));
+}
+
+/* Does the snapshot copy this sample?  (Decided once per series.) */
+static int
+snap_wants(struct snap *sn, const char *name, const char *suffix,
+    const char *labels, const char *le)
+{
+	struct rules	*r = sn->r;
+	struct need	 key;
+
+	if (name != sn->c_name || suffix != sn->c_suffix) {
+		sn->c_name = name;
+		sn->c_suffix = suffix;
+		sn->c_labels = NULL;
+		snprintf(sn->c_full, sizeof(sn->c_full), "%s%s", name, suffix);
+		key.name = sn->c_full;
+		sn->c_need = r->nneeds == 0 ? NULL : bsearch(&key, r->needs,
+		    r->nneeds, sizeof(*r->needs), need_cmp);
+	}
+	if (r->reads_all)
+		return (1);
+	/* the _sum of a histogram whose buckets are read, say */
+	if (sn->c_need == NULL)
+		return (0);
+	if (sn->c_need->all)
+		return (1);
+	if (labels != sn->c_labels || sn->c_need->by_le) {
+		sn->c_labels = labels;
+		sn->c_want = need_wants(sn, sn->c_need, labels, le);
+	}
+	return (sn->c_want);
 }
 
 static void
@@ -241,9 +381,10 @@ snap_sample(void *arg, const char *name, const char *suffix,
 	struct snap		*sn = arg;
 	struct tsdb_series	*s;
 	struct np_labels	 l = { NULL, 0 };
-	char			 full[256];
 	size_t			 need;
 
+	if (!snap_wants(sn, name, suffix, labels, le))
+		return;
 	need = strlen(name) + strlen(suffix) + strlen(labels) +
 	    (le ? strlen(le) : 0) + 8;
 	if (need > sn->keycap) {
@@ -257,8 +398,7 @@ snap_sample(void *arg, const char *name, const char *suffix,
 			rl_labels_free(&l);
 			return;
 		}
-		snprintf(full, sizeof(full), "%s%s", name, suffix);
-		rl_labels_set(&l, "__name__", full);
+		rl_labels_set(&l, "__name__", sn->c_full);
 		if (le != NULL)
 			rl_labels_set(&l, "le", le);
 		s = tsdb_series_get(sn->r->db, &l, sn->key);
@@ -270,18 +410,21 @@ snap_sample(void *arg, const char *name, const char *suffix,
 static void
 snapshot(struct rules *r, int64_t t)
 {
-	struct snap	sn = { r, t, NULL, 0 };
-
+	struct snap	sn;
 	uint64_t	t0;
 
 	if (t == r->last_snap_ms)
 		return;
 	t0 = now_mono_ns();
+	memset(&sn, 0, sizeof(sn));
+	sn.r = r;
+	sn.t = t;
 	r->last_snap_ms = t;
 	tsdb_begin(r->db, t);
 	store_visit(r->d->store, want_family, snap_sample, &sn);
 	tsdb_commit(r->db);
 	free(sn.key);
+	free(sn.val);
 	series_set(r->m_snap, (double)(now_mono_ns() - t0) / 1e9);
 }
 
@@ -401,16 +544,57 @@ log_transitions(struct rgroup *rg)
 
 /* ---- evaluation ------------------------------------------------------ */
 
+static int64_t
+now_ms(void)
+{
+	return ((int64_t)(now_wall_ns() / 1000000));
+}
+
+/*
+ * Arm the group's timer for its next multiple of the interval after
+ * `after` (the tick just evaluated), or with after 0, for the first one:
+ * the first multiple at least one interval away, so that the probes have
+ * run once before the rules judge them (a restored firing alert would
+ * otherwise resolve on an empty store).  Late ticks are not made up for.
+ */
+static void
+group_schedule(struct rgroup *rg, int64_t now, int64_t after)
+{
+	int64_t		iv = (int64_t)rg->interval_ms, next;
+	struct timeval	tv;
+
+	if (iv <= 0)
+		iv = 1000;
+	if (after > 0)
+		next = after / iv * iv + iv;
+	else
+		next = (now + 2 * iv - 1) / iv * iv;
+	if (next <= now)
+		next = now / iv * iv + iv;
+	tv.tv_sec = (time_t)((next - now) / 1000);
+	tv.tv_usec = (suseconds_t)((next - now) % 1000) * 1000;
+	event_add(rg->ev, &tv);
+}
+
 static void
 group_tick(evutil_socket_t fd, short ev, void *arg)
 {
 	struct rgroup	*rg = arg;
 	struct rules	*r = rg->r;
-	int64_t		 t = (int64_t)(now_wall_ns() / 1000000);
+	int64_t		 now = now_ms(), iv = (int64_t)rg->interval_ms, t;
 	size_t		 i, failed;
 
 	(void)fd;
 	(void)ev;
+	/* the multiple of the interval it was due at (the timer never
+	 * fires early; the wall clock may have moved a little) */
+	if (iv <= 0)
+		iv = 1000;
+	t = (now + iv / 2) / iv * iv;
+	group_schedule(rg, now, t);
+	if (t == rg->last_t)
+		return;
+	rg->last_t = t;
 	snapshot(r, t);
 	failed = rl_group_eval(rg->g, r->db, t);
 	for (i = 0; i < rg->g->nrules; i++)
@@ -526,7 +710,6 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 	const struct rule_file	*rf;
 	size_t			 i, j, k, n = 0;
 	int64_t			 retention = 0;
-	struct timeval		 tv;
 
 	if (r == NULL) {
 		r = d->rules = xcalloc(1, sizeof(*r));
@@ -595,6 +778,8 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 		}
 	}
 	names_sort(r->reads, &r->nreads);
+	if (r->nneeds > 1)
+		qsort(r->needs, r->nneeds, sizeof(*r->needs), need_cmp);
 	names_sort(r->writes, &r->nwrites);
 	for (k = 0; k < r->ngroups; k++)
 		rgroup_release(r, &r->groups[k]);
@@ -613,13 +798,10 @@ rules_apply(struct np_daemon *d, const struct np_config *conf)
 		    r->needs[i].keep_last);
 	tsdb_set_retention(r->db, r->reads_all ? retention : 0);
 	for (i = 0; i < n; i++) {
-		ng[i].ev = event_new(d->base, -1, EV_PERSIST, group_tick,
-		    &ng[i]);
+		ng[i].ev = evtimer_new(d->base, group_tick, &ng[i]);
 		if (ng[i].ev == NULL)
 			fatalx("event_new failed");
-		tv.tv_sec = (time_t)(ng[i].interval_ms / 1000);
-		tv.tv_usec = (suseconds_t)(ng[i].interval_ms % 1000) * 1000;
-		event_add(ng[i].ev, &tv);
+		group_schedule(&ng[i], now_ms(), 0);
 	}
 }
 

@@ -48,6 +48,9 @@ struct rl_matcher {
 /* Does one label set satisfy a matcher?  (Shared by every source.) */
 int		 rl_matcher_match(const struct rl_matcher *,
 		    const struct np_labels *);
+/* Does this value of the matcher's label ("" when absent) satisfy it? */
+int		 rl_matcher_match_value(const struct rl_matcher *,
+		    const char *value);
 
 typedef void (*rl_series_fn)(void *cbarg, const struct np_labels *labels,
     const struct rl_point *pts, size_t npts);
@@ -93,13 +96,16 @@ int64_t		 rl_expr_lookback_ms(const struct rl_expr *);
 
 /*
  * Call fn for every selector that names one metric, with the name, its
- * range (0 for an instant selector) and its offset.  Returns 0, or -1
- * when some selector names no single metric (a regex on __name__, or
- * none): then it may read any series.
+ * range (0 for an instant selector), its offset and all its matchers
+ * (the __name__ one included; valid while the expression lives).
+ * Returns 0, or -1 when some selector names no single metric (a regex
+ * on __name__, or none): then it may read any series.
  */
-int		 rl_expr_metric_names(const struct rl_expr *,
-		    void (*fn)(void *arg, const char *name, int64_t range_ms,
-		    int64_t offset_ms), void *arg);
+typedef void	(*rl_selector_fn)(void *arg, const char *name,
+		    int64_t range_ms, int64_t offset_ms,
+		    const struct rl_matcher *m, size_t nm);
+int		 rl_expr_metric_names(const struct rl_expr *, rl_selector_fn,
+		    void *arg);
 
 /*
  * Evaluate at time t_ms.  0 and *out filled (free with rl_value_free),

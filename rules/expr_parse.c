@@ -1739,8 +1739,7 @@ rl_expr_lookback_ms(const struct rl_expr *e)
 }
 
 int
-rl_expr_metric_names(const struct rl_expr *e,
-    void (*fn)(void *, const char *, int64_t, int64_t), void *arg)
+rl_expr_metric_names(const struct rl_expr *e, rl_selector_fn fn, void *arg)
 {
 	int	rc = 0;
 	size_t	i;
@@ -1754,7 +1753,7 @@ rl_expr_metric_names(const struct rl_expr *e,
 				break;
 		if (i < e->nm)
 			fn(arg, e->m[i].value, e->kind == N_MSEL ?
-			    e->range_ms : 0, e->offset_ms);
+			    e->range_ms : 0, e->offset_ms, e->m, e->nm);
 		else
 			rc = -1;
 	}
@@ -1771,7 +1770,6 @@ rl_matcher_match(const struct rl_matcher *m, const struct np_labels *l)
 {
 	const char	*v = "";
 	size_t		 i;
-	int		 r;
 
 	/* an absent label matches as the empty string, as in Prometheus */
 	for (i = 0; i < l->n; i++)
@@ -1779,6 +1777,14 @@ rl_matcher_match(const struct rl_matcher *m, const struct np_labels *l)
 			v = l->v[i].value;
 			break;
 		}
+	return (rl_matcher_match_value(m, v));
+}
+
+int
+rl_matcher_match_value(const struct rl_matcher *m, const char *v)
+{
+	int	r;
+
 	switch (m->op) {
 	case RL_EQ:
 		return (strcmp(v, m->value) == 0);

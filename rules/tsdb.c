@@ -242,8 +242,10 @@ tsdb_append(struct tsdb *db, struct tsdb_series *s, int64_t t_ms, double v)
 		}
 	}
 	if (s->n == s->cap) {
-		if (s->off > 0 && s->off >= s->n / 2) {
-			/* reuse the trimmed front before growing */
+		if (s->off > 0 && s->off >= s->n / 4) {
+			/* reuse the trimmed front before growing: a series
+			 * that keeps a steady window then stays within
+			 * 4/3 of it, not twice */
 			memmove(s->pts, s->pts + s->off,
 			    (s->n - s->off) * sizeof(*s->pts));
 			s->n -= s->off;

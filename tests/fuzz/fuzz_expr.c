@@ -70,12 +70,23 @@ history(void)
 }
 
 static void
-name_cb(void *arg, const char *name, int64_t range_ms, int64_t offset_ms)
+name_cb(void *arg, const char *name, int64_t range_ms, int64_t offset_ms,
+    const struct rl_matcher *m, size_t nm)
 {
+	size_t	i;
+
 	(void)arg;
-	(void)name;
-	(void)range_ms;
 	(void)offset_ms;
+	/* the name given is the selector's own __name__="..." matcher */
+	for (i = 0; i < nm; i++)
+		if (m[i].op == RL_EQ && strcmp(m[i].name, "__name__") == 0 &&
+		    m[i].value == name)
+			break;
+	if (i == nm || range_ms < 0) {
+		fprintf(stderr, "metric name %s: not a matcher of its "
+		    "selector\n", name);
+		abort();
+	}
 }
 
 int

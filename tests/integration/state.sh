@@ -96,6 +96,9 @@ wait_for 5 eval '[ -s "$T/state/netprobed.state" ]'
 ok $? "the state file is written"
 is "$(stat -c %a "$T/state/netprobed.state")" 600 "  mode 0600"
 is "$(find "$T/state" -name '*.tmp' | wc -l)" 0 "  no temporary file left (written by rename)"
+# written at each transition (pending, then firing), a moment apart
+wait_for 5 grep -q '"rule":"PlatformDown","index":1,"state":"firing"' \
+    "$T/state/netprobed.state"
 like "$(cat "$T/state/netprobed.state")" '"rule":"PlatformDown","index":1,"state":"firing"' \
     "  it holds the firing alert"
 scrape
