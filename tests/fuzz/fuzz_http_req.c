@@ -24,7 +24,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -108,6 +108,30 @@ client_cb(evutil_socket_t fd, short ev, void *arg)
 		event_base_loopbreak(d.base);
 }
 
+/* Connect the non-blocking fd to the listener; 0, or -1 with errno. */
+static int
+connect_wait(int fd)
+{
+	struct pollfd	pfd = { fd, POLLOUT, 0 };
+	socklen_t	len = sizeof(int);
+	int		err = 0, r;
+
+	if (connect(fd, (struct sockaddr *)&sin_srv, sizeof(sin_srv)) == 0)
+		return (0);
+	if (errno != EINPROGRESS && errno != EINTR)
+		return (-1);
+	while ((r = poll(&pfd, 1, 5000)) == -1 && errno == EINTR)
+		;
+	if (r == 0)
+		errno = ETIMEDOUT;
+	if (r <= 0)
+		return (-1);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		return (-1);
+	errno = err;
+	return (err == 0 ? 0 : -1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -121,20 +145,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (d.base == NULL)
 		setup();
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
 		abort();
 	/* 127.1.0.1 ... 127.1.255.254, round and round */
 	memset(&src, 0, sizeof(src));
 	src.sin_family = AF_INET;
 	src.sin_addr.s_addr = htonl(0x7f010001u + nconn++ % 0xfffeu);
+	/* non-blocking, waited for with poll(): libFuzzer's SIGALRM (its
+	 * -timeout check) interrupted a blocking connect() now and then */
 	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sin_srv, sizeof(sin_srv)) == -1) {
+	    connect_wait(fd) == -1) {
 		fprintf(stderr, "fuzz_http_req: connect from %s: %s\n",
 		    inet_ntoa(src.sin_addr), strerror(errno));
 		abort();
 	}
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
-		abort();
 	/* the loop is not running yet: what does not fit the loopback
 	 * buffers (far more than -max_len) is dropped */
 	for (off = 0; off < size; off += (size_t)w)
