@@ -21,6 +21,11 @@
  *   HTTP_MAX_CONNS    256     connections at once; more are closed at
  *                             once with a best-effort 503
  *                             (too_many_connections)
+ *   METRICS_CHUNK     128 KiB /metrics is rendered a piece at a time, the
+ *                             next when the last is written: the loop
+ *                             probes on between pieces, and a slow
+ *                             scraper holds one piece (a stalled one is
+ *                             dropped by HTTP_IDLE_TIMEOUT)
  *
  * With a web configuration file (webconfig.h) the listener speaks TLS
  * and every path asks for basic authentication: 401 (unauthorized) with
@@ -66,17 +71,31 @@
 #define HTTP_IDLE_TIMEOUT	10
 #define HTTP_REQ_TIMEOUT	10
 #define HTTP_MAX_CONNS		256
+#define METRICS_CHUNK		(128 * 1024)	/* a piece of /metrics */
 
 enum { REJ_HEADER, REJ_URI, REJ_METHOD, REJ_CONNS, REJ_TIMEOUT,
     REJ_UNAUTHORIZED, REJ_AUTH_BUSY, REJ_TLS, REJ_ACCEPT, REJ_N };
 
 typedef void (*handler_fn)(struct evhttp_request *, void *);
 
+/*
+ * A /metrics reply going out in pieces of METRICS_CHUNK bytes: the next
+ * is rendered when the last has been written, so the loop keeps probing
+ * between pieces and a slow scraper holds one piece, not the whole text.
+ */
+struct mstream {
+	struct evhttp_request	*req;
+	struct store_cursor	*cur;
+	struct hconn		*hc;
+	struct np_daemon	*d;
+};
+
 /* One client connection while it is open. */
 struct hconn {
 	struct evhttp_connection	*evcon;
 	struct event			*deadline;	/* HTTP_REQ_TIMEOUT */
 	struct probe_req		*probe;		/* its /probe, if any */
+	struct mstream			*ms;		/* its /metrics, if any */
 	/* a request waiting for its password check, and its handler */
 	struct auth_job			*auth;
 	struct evhttp_request		*auth_req, *authed;
@@ -111,6 +130,7 @@ static struct {
 
 static void	probe_cb(struct evhttp_request *, void *);
 static void	probe_req_closed(struct probe_req *);
+static void	mstream_closed(struct mstream *);
 
 static void
 reject_count(int reason)
@@ -161,6 +181,8 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 	    evhttp_connection_get_bufferevent(evcon)), hc->rxcb);
 	if (hc->probe != NULL)
 		probe_req_closed(hc->probe);
+	if (hc->ms != NULL)
+		mstream_closed(hc->ms);
 	event_free(hc->deadline);
 	free(hc);
 }
@@ -447,8 +469,9 @@ notfound_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 }
 
-void
-http_render_metrics(struct np_daemon *d, struct evbuffer *b)
+/* Bring the series set at scrape time up to date. */
+static void
+metrics_update(struct np_daemon *d)
 {
 	if (d->probe_inflight == NULL)
 		d->probe_inflight = store_series(d->store, store_family(
@@ -474,6 +497,12 @@ http_render_metrics(struct np_daemon *d, struct evbuffer *b)
 			    NULL, NULL);
 		series_set(d->audit_errors, (double)audit_write_errors());
 	}
+}
+
+void
+http_render_metrics(struct np_daemon *d, struct evbuffer *b)
+{
+	metrics_update(d);
 	store_render(d->store, b);
 	procstat_render(b, d->start_time);
 }
@@ -490,13 +519,88 @@ reply(struct evhttp_request *req, int code, const char *reason,
 }
 
 static void
+mstream_free(struct mstream *ms)
+{
+	ms->hc->ms = NULL;
+	store_render_end(ms->cur);
+	free(ms);
+}
+
+static void	metrics_written(struct evhttp_connection *, void *);
+
+/* The next piece, or the last with the process metrics and the end. */
+static void
+metrics_next(struct mstream *ms)
+{
+	struct evhttp_request	*req = ms->req;
+	struct evbuffer		*b;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("out of memory (evbuffer)");
+	if (store_render_some(ms->cur, b, METRICS_CHUNK)) {
+		/* (never empty: a piece holds one series at least) */
+		evhttp_send_reply_chunk_with_cb(req, b, metrics_written, ms);
+		evbuffer_free(b);
+		return;
+	}
+	procstat_render(b, ms->d->start_time);
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	mstream_free(ms);
+	evhttp_send_reply_end(req);
+}
+
+static void
+metrics_written(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	metrics_next(arg);
+}
+
+/*
+ * The connection closes mid-reply (conn_closed).  When the client went
+ * away, evhttp has let go of the unfinished request (evhttp.h: a request
+ * being sent is the user's until evhttp_send_reply_end), so it is freed
+ * here; when evhttp itself is being freed, the request goes with it.
+ */
+static void
+mstream_closed(struct mstream *ms)
+{
+	struct evhttp_request	*req = ms->req;
+
+	mstream_free(ms);
+	if (evhttp_request_get_connection(req) == NULL)
+		evhttp_send_reply_end(req);
+}
+
+static void
 metrics_cb(struct evhttp_request *req, void *arg)
 {
 	struct np_daemon	*d = arg;
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	struct evbuffer		*b;
+	struct mstream		*ms;
+	struct hconn		*hc;
 
 	if (!admit(d, req, metrics_cb))
 		return;
+	hc = hconn_find(evhttp_request_get_connection(req));
+	if (hc != NULL && hc->ms == NULL &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+		metrics_update(d);
+		ms = xcalloc(1, sizeof(*ms));
+		ms->req = req;
+		ms->hc = hc;
+		ms->d = d;
+		ms->cur = store_render_begin(d->store);
+		hc->ms = ms;
+		evhttp_add_header(h, "Content-Type", PROM_CONTENT_TYPE);
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_send_reply_start(req, HTTP_OK, "OK");
+		metrics_next(ms);
+		return;
+	}
+	/* HEAD (its length is that of the body it does not get) */
 	if ((b = evbuffer_new()) == NULL) {
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		return;

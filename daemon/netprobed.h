@@ -309,6 +309,18 @@ size_t		 store_nseries(const struct store *);
 
 /* Prometheus text format 0.0.4 of everything in the store. */
 void		 store_render(const struct store *, struct evbuffer *);
+/*
+ * The same in pieces, for a reply that goes out while the loop runs on:
+ * store_render_some() appends about budget bytes (whole series) and
+ * returns 1 while more remains.  Series released meanwhile are not
+ * shown and are freed at store_render_end(); values are those at the
+ * time each piece is written.
+ */
+struct store_cursor;
+struct store_cursor *store_render_begin(struct store *);
+int		 store_render_some(struct store_cursor *, struct evbuffer *,
+		    size_t budget);
+void		 store_render_end(struct store_cursor *);
 /* Only the gauges: what /probe answers, like blackbox_exporter. */
 void		 store_render_gauges(const struct store *, struct evbuffer *);
 /*

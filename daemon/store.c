@@ -43,6 +43,22 @@ struct store {
 	struct series	**hash;
 	size_t		 nhash;
 	size_t		 nseries;
+	/*
+	 * While a /metrics render is in progress (store_cursor), released
+	 * series stay in their family's list, without a value, chained by
+	 * hnext here; freed when the last cursor ends.
+	 */
+	unsigned	 ncursors;
+	struct series	*dead;
+};
+
+/* A render in progress: the next series to write. */
+struct store_cursor {
+	struct store	*st;
+	struct family	*f;
+	struct series	*s;
+	int		 in_family;	/* s is f's next (else f's start) */
+	int		 header;	/* f's HELP and TYPE are written */
 };
 
 static uint64_t
@@ -91,6 +107,7 @@ store_free(struct store *st)
 		return;
 	for (f = st->fams; f != NULL; f = fn) {
 		fn = f->next;
+		/* (dead series are still in their family's list) */
 		for (s = f->head; s != NULL; s = sn) {
 			sn = s->next;
 			series_free(s);
@@ -281,21 +298,11 @@ store_series(struct store *st, struct family *f, const struct np_labels *base,
 	return (s);
 }
 
-void
-store_release(struct store *st, struct series *s)
+static void
+series_unlink(struct series *s)
 {
-	struct series	**pp;
-	struct family	*f;
+	struct family	*f = s->fam;
 
-	if (s == NULL)
-		return;
-	f = s->fam;
-	for (pp = &st->hash[series_slot(st, f, s->labels)]; *pp != NULL;
-	    pp = &(*pp)->hnext)
-		if (*pp == s) {
-			*pp = s->hnext;
-			break;
-		}
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -304,8 +311,31 @@ store_release(struct store *st, struct series *s)
 		s->next->prev = s->prev;
 	else
 		f->tail = s->prev;
-	st->nseries--;
 	series_free(s);
+}
+
+void
+store_release(struct store *st, struct series *s)
+{
+	struct series	**pp;
+
+	if (s == NULL)
+		return;
+	for (pp = &st->hash[series_slot(st, s->fam, s->labels)]; *pp != NULL;
+	    pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	st->nseries--;
+	if (st->ncursors > 0) {
+		/* a render may be about to walk through it: later */
+		s->has_value = 0;
+		s->hnext = st->dead;
+		st->dead = s;
+		return;
+	}
+	series_unlink(s);
 }
 
 void
@@ -531,6 +561,60 @@ render(const struct store *st, struct evbuffer *b, int gauges_only)
 			series_samples(f, s, render_sample, b);
 		}
 	}
+}
+
+struct store_cursor *
+store_render_begin(struct store *st)
+{
+	struct store_cursor	*c = xcalloc(1, sizeof(*c));
+
+	c->st = st;
+	c->f = st->fams;
+	st->ncursors++;
+	return (c);
+}
+
+int
+store_render_some(struct store_cursor *c, struct evbuffer *b, size_t budget)
+{
+	size_t	start = evbuffer_get_length(b);
+
+	for (; c->f != NULL; c->f = c->f->next, c->in_family = 0) {
+		if (!c->in_family) {
+			c->s = c->f->head;
+			c->in_family = 1;
+			c->header = 0;
+		}
+		for (; c->s != NULL; c->s = c->s->next) {
+			if (!c->s->has_value)
+				continue;
+			if (evbuffer_get_length(b) - start >= budget)
+				return (1);
+			if (!c->header) {
+				render_help(b, c->f);
+				c->header = 1;
+			}
+			series_samples(c->f, c->s, render_sample, b);
+		}
+	}
+	return (0);
+}
+
+void
+store_render_end(struct store_cursor *c)
+{
+	struct store	*st;
+	struct series	*s;
+
+	if (c == NULL)
+		return;
+	st = c->st;
+	if (--st->ncursors == 0)
+		while ((s = st->dead) != NULL) {
+			st->dead = s->hnext;
+			series_unlink(s);
+		}
+	free(c);
 }
 
 void

@@ -207,6 +207,84 @@ test_target_state_record(void **state)
 	config_free(conf);
 }
 
+/*
+ * /metrics in pieces: the same text as whole; a series released while a
+ * render is in progress (ahead of it or behind) is not shown after, and
+ * is freed only at the end (ASan and valgrind would see a use after
+ * free); one created meanwhile ahead of the render is shown.
+ */
+static void
+test_render_pieces(void **state)
+{
+	struct store		*st = store_new();
+	struct store_cursor	*c;
+	struct family		*a, *z;
+	struct series		*sa[50], *sz[50], *late;
+	struct evbuffer		*b;
+	char			 v[16], *whole, *text;
+	size_t			 i, len, pieces = 0;
+
+	(void)state;
+	a = store_family(st, "a_total", "A.", METRIC_COUNTER, NULL, 0);
+	z = store_family(st, "z_up", "Z.", METRIC_GAUGE, NULL, 0);
+	for (i = 0; i < 50; i++) {
+		snprintf(v, sizeof(v), "t%02zu", i);
+		sa[i] = store_series(st, a, NULL, "target", v, NULL);
+		sz[i] = store_series(st, z, NULL, "target", v, NULL);
+		series_add(sa[i], (double)i);
+		series_set(sz[i], 1);
+	}
+	whole = render(st);
+
+	/* in pieces of ~100 bytes: the same text */
+	b = evbuffer_new();
+	c = store_render_begin(st);
+	while (store_render_some(c, b, 100))
+		pieces++;
+	store_render_end(c);
+	assert_true(pieces > 10);
+	len = evbuffer_get_length(b);
+	text = xmalloc(len + 1);
+	evbuffer_remove(b, text, len);
+	text[len] = '\0';
+	assert_string_equal(text, whole);
+	free(text);
+
+	/* release behind and ahead of a render in progress */
+	c = store_render_begin(st);
+	assert_int_equal(store_render_some(c, b, 100), 1);
+	store_release(st, sa[0]);		/* written already */
+	store_release(st, sz[10]);		/* ahead */
+	assert_int_equal(store_nseries(st), 98);
+	late = store_series(st, z, NULL, "target", "late", NULL);
+	series_set(late, 2);
+	while (store_render_some(c, b, 100))
+		;
+	store_render_end(c);
+	len = evbuffer_get_length(b);
+	text = xmalloc(len + 1);
+	evbuffer_remove(b, text, len);
+	text[len] = '\0';
+	assert_non_null(strstr(text, "a_total{target=\"t00\"} 0\n"));
+	assert_null(strstr(text, "z_up{target=\"t10\"}"));
+	assert_non_null(strstr(text, "z_up{target=\"t11\"} 1\n"));
+	assert_non_null(strstr(text, "z_up{target=\"late\"} 2\n"));
+	free(text);
+	/* and after the render, neither is there any more */
+	text = render(st);
+	assert_null(strstr(text, "a_total{target=\"t00\"}"));
+	assert_null(strstr(text, "z_up{target=\"t10\"}"));
+	free(text);
+	/* with no render in progress, a release frees at once */
+	store_release(st, sa[1]);
+	text = render(st);
+	assert_null(strstr(text, "a_total{target=\"t01\"}"));
+	free(text);
+	free(whole);
+	evbuffer_free(b);
+	store_free(st);
+}
+
 int
 main(void)
 {
@@ -214,6 +292,7 @@ main(void)
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_release_and_unset),
 		cmocka_unit_test(test_many_series),
+		cmocka_unit_test(test_render_pieces),
 		cmocka_unit_test(test_target_state_record),
 	};
 
