@@ -26,6 +26,10 @@
  *                             probes on between pieces, and a slow
  *                             scraper holds one piece (a stalled one is
  *                             dropped by HTTP_IDLE_TIMEOUT)
+ *   METRICS_GZIP_MAX  4       /metrics answers gzip-compressed at once
+ *                             (zlib level 1: ~20x smaller for ~4 ms of
+ *                             CPU per MB) to scrapers that accept it, as
+ *                             Prometheus does; more get identity
  *
  * With a web configuration file (webconfig.h) the listener speaks TLS
  * and every path asks for basic authentication: 401 (unauthorized) with
@@ -44,6 +48,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <zlib.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -72,6 +79,7 @@
 #define HTTP_REQ_TIMEOUT	10
 #define HTTP_MAX_CONNS		256
 #define METRICS_CHUNK		(128 * 1024)	/* a piece of /metrics */
+#define METRICS_GZIP_MAX	4	/* gzip answers at once (~300 KiB each) */
 
 enum { REJ_HEADER, REJ_URI, REJ_METHOD, REJ_CONNS, REJ_TIMEOUT,
     REJ_UNAUTHORIZED, REJ_AUTH_BUSY, REJ_TLS, REJ_ACCEPT, REJ_N };
@@ -88,7 +96,9 @@ struct mstream {
 	struct store_cursor	*cur;
 	struct hconn		*hc;
 	struct np_daemon	*d;
+	z_stream		*z;	/* gzip, when the scraper takes it */
 };
+static unsigned	ngzip;		/* mstreams with z */
 
 /* One client connection while it is open. */
 struct hconn {
@@ -523,7 +533,70 @@ mstream_free(struct mstream *ms)
 {
 	ms->hc->ms = NULL;
 	store_render_end(ms->cur);
+	if (ms->z != NULL) {
+		deflateEnd(ms->z);
+		free(ms->z);
+		ngzip--;
+	}
 	free(ms);
+}
+
+/*
+ * Does Accept-Encoding take gzip (RFC 9110 12.5.3)?  "gzip" or "x-gzip",
+ * case-insensitive, with no q or a q above 0.
+ */
+static int
+accepts_gzip(struct evhttp_request *req)
+{
+	const char	*p, *t, *q;
+	size_t		 n;
+	int		 zero;
+
+	p = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Accept-Encoding");
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " \t,");
+		t = p;
+		n = strcspn(p, " \t;,");
+		p += strcspn(p, ",");
+		if (!((n == 4 && strncasecmp(t, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(t, "x-gzip", 6) == 0)))
+			continue;
+		/* its q, if any, before the next item */
+		zero = 0;
+		for (q = t + n; q < p; q++)
+			if ((*q == 'q' || *q == 'Q') && q[1] == '=') {
+				q += 2;
+				zero = q[0] == '0' && strspn(q + 1, ".0") ==
+				    strcspn(q + 1, " \t;,");
+				break;
+			}
+		if (!zero)
+			return (1);
+	}
+	return (0);
+}
+
+/* All of in, compressed onto out; flush is Z_SYNC_FLUSH or Z_FINISH. */
+static void
+gzip_piece(z_stream *z, struct evbuffer *in, struct evbuffer *out, int flush)
+{
+	struct evbuffer_iovec	v;
+	size_t			len = evbuffer_get_length(in);
+	int			rc;
+
+	z->next_in = len > 0 ? evbuffer_pullup(in, -1) : NULL;
+	z->avail_in = (uInt)len;
+	do {
+		if (evbuffer_reserve_space(out, 64 * 1024, &v, 1) < 1)
+			fatalx("out of memory (evbuffer)");
+		z->next_out = v.iov_base;
+		z->avail_out = (uInt)v.iov_len;
+		rc = deflate(z, flush);
+		v.iov_len -= z->avail_out;
+		evbuffer_commit_space(out, &v, 1);
+	} while (rc == Z_OK && (flush == Z_FINISH || z->avail_out == 0));
+	evbuffer_drain(in, len);
 }
 
 static void	metrics_written(struct evhttp_connection *, void *);
@@ -533,17 +606,25 @@ static void
 metrics_next(struct mstream *ms)
 {
 	struct evhttp_request	*req = ms->req;
-	struct evbuffer		*b;
+	struct evbuffer		*b, *raw;
+	int			 more;
 
-	if ((b = evbuffer_new()) == NULL)
+	if ((b = evbuffer_new()) == NULL || (raw = ms->z != NULL ?
+	    evbuffer_new() : b) == NULL)
 		fatalx("out of memory (evbuffer)");
-	if (store_render_some(ms->cur, b, METRICS_CHUNK)) {
+	if (!(more = store_render_some(ms->cur, raw, METRICS_CHUNK)))
+		procstat_render(raw, ms->d->start_time);
+	if (ms->z != NULL) {
+		/* a sync flush ends each piece: never empty */
+		gzip_piece(ms->z, raw, b, more ? Z_SYNC_FLUSH : Z_FINISH);
+		evbuffer_free(raw);
+	}
+	if (more) {
 		/* (never empty: a piece holds one series at least) */
 		evhttp_send_reply_chunk_with_cb(req, b, metrics_written, ms);
 		evbuffer_free(b);
 		return;
 	}
-	procstat_render(b, ms->d->start_time);
 	evhttp_send_reply_chunk(req, b);
 	evbuffer_free(b);
 	mstream_free(ms);
@@ -596,6 +677,16 @@ metrics_cb(struct evhttp_request *req, void *arg)
 		hc->ms = ms;
 		evhttp_add_header(h, "Content-Type", PROM_CONTENT_TYPE);
 		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_add_header(h, "Vary", "Accept-Encoding");
+		if (ngzip < METRICS_GZIP_MAX && accepts_gzip(req)) {
+			ms->z = xcalloc(1, sizeof(*ms->z));
+			/* level 1, with the gzip header (15 + 16) */
+			if (deflateInit2(ms->z, 1, Z_DEFLATED, 15 + 16, 8,
+			    Z_DEFAULT_STRATEGY) != Z_OK)
+				fatalx("deflateInit2 failed");
+			ngzip++;
+			evhttp_add_header(h, "Content-Encoding", "gzip");
+		}
 		evhttp_send_reply_start(req, HTTP_OK, "OK");
 		metrics_next(ms);
 		return;

@@ -90,6 +90,10 @@ curl -s --max-time 5 "http://127.0.0.1:$port/status" | grep -q '"summary":"close
 # /: the status page (the alert, the negative probes, the sweep)
 curl -s --max-time 5 "http://127.0.0.1:$port/" | grep -q '^<tr class="alert bad"><td>Down<' ||
 	{ echo "FAILED: / under valgrind"; status=1; }
+# /metrics compressed for a scraper that takes gzip (zlib's state freed)
+curl -s --max-time 20 -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/metrics" |
+	gzip -dc | grep -q '^process_start_time_seconds ' ||
+	{ echo "FAILED: gzip /metrics under valgrind"; status=1; }
 # /probe: a run of its own, in a store of its own; and debug=true
 curl -s --max-time 20 "http://127.0.0.1:$port/probe?module=lo&target=127.0.0.3" | grep -q '^probe_success{.*} 1$' ||
 	{ echo "FAILED: /probe under valgrind"; status=1; }

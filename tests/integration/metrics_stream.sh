@@ -2,7 +2,7 @@
 #
 # /metrics goes out in pieces (daemon/http.c, METRICS_CHUNK): HTTP/1.1
 # gets chunked transfer coding, HTTP/1.0 the plain body and a close, HEAD
-# a Content-Length.  A scraper that stops reading part-way through a
+# no body; gzip when Accept-Encoding takes it.  A scraper that stops reading part-way through a
 # 10 MB answer holds one piece, not the loop: probes run on and other
 # scrapes answer meanwhile; a reload that removes 300 targets while it
 # waits changes nothing in what it then reads (whole, valid, no series
@@ -106,6 +106,26 @@ ok $? "  the body is whole, each family together, no series twice ($n series)"
 cmp_ok "$(stat -c %s "$T/m1")" '>' 8000000 "  and large: $(stat -c %s "$T/m1") bytes"
 METRICS=$(cat "$T/m1")
 promtool_clean "the streamed /metrics"
+
+# gzip when asked (as Prometheus does), identity when not
+enc()	# ACCEPT_ENCODING: the Content-Encoding answered, "identity" if none
+{
+	curl -sS -o "$T/gz" -D "$T/gzh" -H "Accept-Encoding: $1" "$(np_url /metrics)" &&
+	    { tr -d '\r' <"$T/gzh" | sed -n 's/^[Cc]ontent-[Ee]ncoding: //p' | grep . ||
+	    echo identity; }
+}
+is "$(enc gzip)" gzip "Accept-Encoding: gzip gets gzip"
+like "$(cat "$T/gzh")" 'Vary: Accept-Encoding' "  with Vary: Accept-Encoding"
+gzip -dc <"$T/gz" >"$T/gunz"
+ok $? "  a valid gzip stream"
+check_body "$T/gunz" >/dev/null
+ok $? "  of a whole body"
+cmp_ok "$(($(stat -c %s "$T/gunz") / $(stat -c %s "$T/gz")))" '>=' 10 \
+    "  at least 10x smaller ($(stat -c %s "$T/gz") of $(stat -c %s "$T/gunz") bytes)"
+is "$(enc 'br, X-GZIP;q=0.5')" gzip "x-gzip with q=0.5 among others gets gzip"
+is "$(enc 'gzip;q=0, br')" identity "gzip;q=0 gets identity"
+is "$(enc 'deflate, br')" identity "no gzip offered: identity"
+is "$(enc 'gzipx')" identity "a token that only starts with gzip: identity"
 
 # (curl -I writes the headers where a body would go)
 curl -sS -I -o "$T/hb" -w '%{http_code}' "$(np_url /metrics)" >"$T/hc"
