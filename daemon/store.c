@@ -16,15 +16,19 @@
 
 #include "netprobed.h"
 
+/*
+ * One allocation per series (there are some 14 per target): the struct,
+ * its label text and, for a histogram, its buckets after the text.
+ */
 struct series {
 	struct family	*fam;
-	char		*labels;	/* inner text: a="b",c="d" */
 	double		 value;		/* counter, gauge; histogram sum */
-	int		 has_value;
 	uint64_t	 count;		/* histogram */
 	uint64_t	*buckets;	/* histogram, per bucket (not cumul.) */
 	struct series	*prev, *next;	/* family order */
 	struct series	*hnext;		/* hash chain */
+	int		 has_value;
+	char		 labels[];	/* inner text: a="b",c="d" */
 };
 
 struct family {
@@ -92,8 +96,6 @@ store_new(void)
 static void
 series_free(struct series *s)
 {
-	free(s->labels);
-	free(s->buckets);
 	free(s);
 }
 
@@ -229,7 +231,7 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 	struct evbuffer	*b = evbuffer_new();
 	struct series	*s;
 	char		*text;
-	size_t		 i, len, slot;
+	size_t		 i, len, slot, off;
 
 	if (b == NULL)
 		fatalx("out of memory (evbuffer)");
@@ -249,11 +251,15 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 			free(text);
 			return (s);
 		}
-	s = xcalloc(1, sizeof(*s));
+	/* the buckets after the text, aligned */
+	off = (offsetof(struct series, labels) + len + 1 + 7) & ~(size_t)7;
+	s = xcalloc(1, off + (f->type == METRIC_HISTOGRAM ?
+	    f->nbounds * sizeof(uint64_t) : 0));
 	s->fam = f;
-	s->labels = text;
+	memcpy(s->labels, text, len + 1);
+	free(text);
 	if (f->type == METRIC_HISTOGRAM)
-		s->buckets = xcalloc(f->nbounds, sizeof(uint64_t));
+		s->buckets = (uint64_t *)(void *)((char *)s + off);
 	if (f->type != METRIC_GAUGE)
 		s->has_value = 1;	/* counters start at 0 and show it */
 	s->hnext = st->hash[slot];
