@@ -374,6 +374,9 @@ on_signal(evutil_socket_t sig, short ev, void *arg)
 
 	if (sig == SIGHUP) {
 		reload(d);
+		/* the old configuration and what a failed load parsed
+		 * were freed amid the heap: give the pages back */
+		heap_trim();
 		return;
 	}
 	if (stopping.ev != NULL) {
@@ -503,6 +506,8 @@ run_daemon(struct np_config *conf, int allow_root)
 	config_applied(&d, 1);
 	log_info("netprobed %s started: site %s, %zu probes, %zu targets",
 	    np_version, conf->site_name, conf->nprobes, d.nts);
+	/* the YAML document of the configuration was freed amid the heap */
+	heap_trim();
 	sd_notify_msg("READY=1");
 	watchdog = watchdog_start(d.base);
 

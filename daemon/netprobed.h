@@ -77,6 +77,12 @@ struct strindex {
 long		 strindex_add(struct strindex *, const char *s, size_t idx);
 void		 strindex_free(struct strindex *);
 
+/*
+ * Return free heap pages to the system (glibc's malloc_trim: pages freed
+ * amid the heap, which free() alone keeps); after a reload or a burst.
+ */
+void		 heap_trim(void);
+
 /* Monotonic and wall clocks, in nanoseconds. */
 uint64_t	 now_mono_ns(void);
 uint64_t	 now_wall_ns(void);

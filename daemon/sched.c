@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +47,6 @@ now_ms(void)
 	return (now_mono_ns() / 1000000);
 }
 
-static void	tick(evutil_socket_t, short, void *);
 static void	run_log(struct target_state *, const struct probe_obs *, int);
 
 /*
@@ -74,20 +72,121 @@ batch_ms(uint64_t at, uint64_t interval)
 	return ((at + q - 1) / q * q);
 }
 
+/*
+ * The targets that start at one time share one timer: a batch, found by
+ * its start in a small hash (there are at most interval/quantum starts
+ * pending per interval).  Arming a target is an append, not a timer
+ * insert into libevent's heap of 10,000 (a cache miss per level), and a
+ * wakeup walks one array.
+ */
+struct sched_batch {
+	uint64_t		 start_ms;
+	struct event		*ev;
+	struct target_state	**v;
+	size_t			 n, cap;
+	struct sched_batch	*next;		/* hash chain, or free list */
+};
+
+#define BATCH_HASH	256
+static struct sched_batch	*batches[BATCH_HASH], *batch_free;
+static struct event_base	*batch_base;
+
+static void	batch_fire(evutil_socket_t, short, void *);
+
+static void
+unbatch(struct target_state *ts)
+{
+	struct sched_batch	*b = ts->batch;
+
+	if (b == NULL)
+		return;
+	b->v[ts->batch_idx] = b->v[--b->n];
+	b->v[ts->batch_idx]->batch_idx = ts->batch_idx;
+	ts->batch = NULL;
+}
+
 static void
 arm(struct target_state *ts, uint64_t at)
 {
-	/* in microseconds: targets of one batch armed a little apart
-	 * still fall due together */
-	uint64_t	now = now_mono_ns() / 1000,
-			start = batch_ms(at, ts->cfg->interval_ms) * 1000,
-			d = start > now ? start - now : 0;
-	struct timeval	tv;
+	uint64_t		 start = batch_ms(at, ts->cfg->interval_ms),
+				 now = now_mono_ns() / 1000, d;
+	struct sched_batch	**pp = &batches[start % BATCH_HASH], *b;
+	struct timeval		 tv;
 
 	ts->next_ms = at;
-	tv.tv_sec = (time_t)(d / 1000000);
-	tv.tv_usec = (suseconds_t)(d % 1000000);
-	evtimer_add(ts->tick, &tv);
+	unbatch(ts);
+	for (b = *pp; b != NULL && b->start_ms != start; b = b->next)
+		;
+	if (b == NULL) {
+		if ((b = batch_free) != NULL)
+			batch_free = b->next;
+		else {
+			b = xcalloc(1, sizeof(*b));
+			if ((b->ev = evtimer_new(batch_base, batch_fire,
+			    b)) == NULL)
+				fatalx("evtimer_new failed");
+		}
+		b->start_ms = start;
+		b->next = *pp;
+		*pp = b;
+		/* in microseconds: a start already past fires at once */
+		d = start * 1000 > now ? start * 1000 - now : 0;
+		tv.tv_sec = (time_t)(d / 1000000);
+		tv.tv_usec = (suseconds_t)(d % 1000000);
+		evtimer_add(b->ev, &tv);
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->v = xreallocarray(b->v, b->cap, sizeof(*b->v));
+	}
+	ts->batch = b;
+	ts->batch_idx = b->n;
+	b->v[b->n++] = ts;
+}
+
+static void	tick(struct target_state *);
+
+/* Take the batch out of the hash first: its targets re-arm as they run. */
+static void
+batch_fire(evutil_socket_t fd, short ev, void *arg)
+{
+	struct sched_batch	*b = arg, **pp;
+	struct target_state	*ts;
+
+	(void)fd;
+	(void)ev;
+	for (pp = &batches[b->start_ms % BATCH_HASH]; *pp != b;
+	    pp = &(*pp)->next)
+		;
+	*pp = b->next;
+	while (b->n > 0) {
+		ts = b->v[b->n - 1];
+		unbatch(ts);
+		tick(ts);
+	}
+	/* a batch that held thousands keeps its array for the next */
+	b->next = batch_free;
+	batch_free = b;
+}
+
+static void
+batches_free(void)
+{
+	struct sched_batch	*b;
+	size_t			 i;
+
+	for (i = 0; i < BATCH_HASH; i++)
+		while ((b = batches[i]) != NULL) {
+			batches[i] = b->next;
+			b->next = batch_free;
+			batch_free = b;
+		}
+	while ((b = batch_free) != NULL) {
+		batch_free = b->next;
+		event_free(b->ev);
+		free(b->v);
+		free(b);
+	}
 }
 
 /*
@@ -200,11 +299,9 @@ pool_trim(void)
 	memmove(pool, pool + n, (npool - n) * sizeof(*pool));
 	npool -= n;
 	pool_low = npool;
-#ifdef __GLIBC__
 	/* 3 KiB runs freed amid the heap: give their pages back */
 	if (n >= 64)
-		malloc_trim(0);
-#endif
+		heap_trim();
 }
 
 static void
@@ -260,9 +357,8 @@ run_log(struct target_state *ts, const struct probe_obs *obs, int ok)
 }
 
 static void
-tick(evutil_socket_t fd, short ev, void *arg)
+tick(struct target_state *ts)
 {
-	struct target_state	*ts = arg;
 	struct np_daemon	*d = ts->owner;
 
 	if (ts->running) {
@@ -364,6 +460,7 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 		n += conf->probes[i].ntargets;
 	nts = xcalloc(n, sizeof(*nts));
 	was = xcalloc(n, sizeof(*was));
+	batch_base = d->base;
 	if (nold > 1)
 		qsort(old, nold, sizeof(*old), ts_cmp);
 
@@ -395,15 +492,12 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 				    &conf->probes[i], t);
 				nts[n]->last_ok = -1;
 				nts[n]->owner = d;
-				nts[n]->tick = evtimer_new(d->base, tick,
-				    nts[n]);
-				if (nts[n]->tick == NULL)
-					fatalx("evtimer_new failed");
 			}
 			n++;
 		}
 	for (i = 0; i < nold; i++)
 		if (!taken[i]) {
+			unbatch(old[i]);
 			sweep_free(old[i]);
 			target_state_free(old[i]);
 		}
@@ -444,9 +538,11 @@ sched_stop(struct np_daemon *d)
 	size_t	i;
 
 	for (i = 0; i < d->nts; i++) {
+		unbatch(d->ts[i]);
 		sweep_free(d->ts[i]);
 		target_state_free(d->ts[i]);
 	}
+	batches_free();
 	free(d->ts);
 	d->ts = NULL;
 	d->nts = 0;

@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,6 +513,14 @@ strhash(const char *s)
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	return ((size_t)h);
+}
+
+void
+heap_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 long

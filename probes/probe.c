@@ -608,8 +608,7 @@ target_state_free(struct target_state *ts)
 
 	if (ts == NULL)
 		return;
-	if (ts->tick != NULL)
-		event_free(ts->tick);
+	/* (the scheduler took it out of its batch: sched.c) */
 	probe_run_free(ts->run);
 	store_release(ts->store, ts->success);
 	store_release(ts->store, ts->duration);

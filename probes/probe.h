@@ -278,7 +278,8 @@ struct target_state {
 	struct series		*extra[TS_MAX_EXTRA];
 	/* scheduling (daemon/sched.c) */
 	void			*owner;
-	struct event		*tick;
+	struct sched_batch	*batch;		/* the start it waits for */
+	size_t			 batch_idx;	/* its place in it */
 	uint64_t		 phase_ms;
 	uint64_t		 next_ms;	/* nominal start of next run */
 	struct probe_run	*run;
