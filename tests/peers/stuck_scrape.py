@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-"""A /metrics scraper that stops reading part-way, for metrics_stream.sh.
+"""A /metrics scraper that all but stops reading, for metrics_stream.sh.
 
     stuck_scrape.py PORT DIR [--http10] [--abandon]
 
 Connects to 127.0.0.1:PORT with a small receive buffer, sends GET
 /metrics, reads the first 1,000 bytes of the answer and creates DIR/ready.
-Then it waits (up to 120 s) for DIR/go to exist and reads the rest:
+Then it waits (up to 120 s) for DIR/go to exist, reading 1 KiB every
+half second meanwhile (slow, so a large answer stays part-way for the
+whole wait, but not stalled: netprobed drops a connection that makes no
+progress for 10 s), and then reads the rest at full speed:
 the body (chunked transfer coding decoded) goes to DIR/body, the status
 line and headers to DIR/head.  With --abandon it closes the connection
 instead of reading on (a scraper that gave up).  Exit 0 when a whole
@@ -60,10 +63,19 @@ def main():
         got += d0
     open(os.path.join(d, "ready"), "w").close()
     deadline = time.monotonic() + 120
+    trickle = time.monotonic() + 0.5
     while not os.path.exists(os.path.join(d, "go")):
         if time.monotonic() > deadline:
             sys.stderr.write("no go file within 120 s\n")
             return 1
+        if time.monotonic() >= trickle:
+            trickle += 0.5
+            s.settimeout(0.05)
+            try:
+                got += s.recv(1024)
+            except socket.timeout:
+                pass
+            s.settimeout(60)
         time.sleep(0.05)
     if abandon:
         s.close()
