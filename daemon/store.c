@@ -17,18 +17,28 @@
 #include "netprobed.h"
 
 /*
- * One allocation per series (there are some 14 per target): the struct,
- * its label text and, for a histogram, its buckets after the text.
+ * One allocation per series (there are some 14 per target): the struct
+ * and, for a histogram, its buckets after it.  The label text is shared
+ * (struct ltext): a target's series carry the same labels in different
+ * families, so the same text pointer means the same labels.
  */
 struct series {
 	struct family	*fam;
+	const char	*labels;	/* inner text: a="b",c="d" (ltext) */
 	double		 value;		/* counter, gauge; histogram sum */
 	uint64_t	 count;		/* histogram */
 	uint64_t	*buckets;	/* histogram, per bucket (not cumul.) */
 	struct series	*prev, *next;	/* family order */
 	struct series	*hnext;		/* hash chain */
 	int		 has_value;
-	char		 labels[];	/* inner text: a="b",c="d" */
+};
+
+/* A distinct label text, with the number of series that show it. */
+struct ltext {
+	struct ltext	*next;		/* hash chain */
+	uint64_t	 hash;
+	size_t		 refs;
+	char		 text[];
 };
 
 struct family {
@@ -47,6 +57,8 @@ struct store {
 	struct series	**hash;
 	size_t		 nhash;
 	size_t		 nseries;
+	struct ltext	**texts;	/* by text; ntexts_hash a power of 2 */
+	size_t		 ntexts_hash, ntexts;
 	/*
 	 * While a /metrics render is in progress (store_cursor), released
 	 * series stay in their family's list, without a value, chained by
@@ -73,14 +85,69 @@ hash_str(uint64_t h, const char *s)
 	return (h);
 }
 
+/* (labels is an ltext's: equal texts are one pointer) */
 static size_t
 series_slot(const struct store *st, const struct family *f, const char *l)
 {
-	uint64_t	h = 14695981039346656037ULL;
+	uint64_t	h = (uint64_t)(uintptr_t)f * 0x9e3779b97f4a7c15ULL ^
+			    (uint64_t)(uintptr_t)l * 0xc2b2ae3d27d4eb4fULL;
 
-	h = hash_str(h, f->name);
-	h = hash_str(h, l);
+	h ^= h >> 31;
 	return ((size_t)(h % st->nhash));
+}
+
+/* The shared copy of a label text, one more series using it. */
+static const char *
+text_get(struct store *st, const char *text, size_t len)
+{
+	struct ltext	*t, **old, *n;
+	uint64_t	 h = hash_str(14695981039346656037ULL, text);
+	size_t		 i, m;
+
+	for (t = st->texts[h & (st->ntexts_hash - 1)]; t != NULL; t = t->next)
+		if (t->hash == h && strcmp(t->text, text) == 0) {
+			t->refs++;
+			return (t->text);
+		}
+	if (st->ntexts >= st->ntexts_hash) {
+		old = st->texts;
+		m = st->ntexts_hash;
+		st->ntexts_hash *= 2;
+		st->texts = xcalloc(st->ntexts_hash, sizeof(*st->texts));
+		for (i = 0; i < m; i++)
+			for (t = old[i]; t != NULL; t = n) {
+				n = t->next;
+				t->next = st->texts[t->hash &
+				    (st->ntexts_hash - 1)];
+				st->texts[t->hash & (st->ntexts_hash - 1)] = t;
+			}
+		free(old);
+	}
+	t = xmalloc(offsetof(struct ltext, text) + len + 1);
+	t->hash = h;
+	t->refs = 1;
+	memcpy(t->text, text, len + 1);
+	t->next = st->texts[h & (st->ntexts_hash - 1)];
+	st->texts[h & (st->ntexts_hash - 1)] = t;
+	st->ntexts++;
+	return (t->text);
+}
+
+/* One series fewer uses it: the last frees it. */
+static void
+text_put(struct store *st, const char *text)
+{
+	struct ltext	*t = (struct ltext *)(void *)((char *)(uintptr_t)text -
+			    offsetof(struct ltext, text)), **pp;
+
+	if (--t->refs > 0)
+		return;
+	for (pp = &st->texts[t->hash & (st->ntexts_hash - 1)]; *pp != t;
+	    pp = &(*pp)->next)
+		;
+	*pp = t->next;
+	st->ntexts--;
+	free(t);
 }
 
 struct store *
@@ -90,13 +157,9 @@ store_new(void)
 
 	st->nhash = 1024;
 	st->hash = xcalloc(st->nhash, sizeof(*st->hash));
+	st->ntexts_hash = 1024;
+	st->texts = xcalloc(st->ntexts_hash, sizeof(*st->texts));
 	return (st);
-}
-
-static void
-series_free(struct series *s)
-{
-	free(s);
 }
 
 void
@@ -104,6 +167,8 @@ store_free(struct store *st)
 {
 	struct family	*f, *fn;
 	struct series	*s, *sn;
+	struct ltext	*t, *tn;
+	size_t		 i;
 
 	if (st == NULL)
 		return;
@@ -112,7 +177,7 @@ store_free(struct store *st)
 		/* (dead series are still in their family's list) */
 		for (s = f->head; s != NULL; s = sn) {
 			sn = s->next;
-			series_free(s);
+			free(s);
 		}
 		free(f->name);
 		free(f->help);
@@ -120,6 +185,12 @@ store_free(struct store *st)
 		free(f->le);
 		free(f);
 	}
+	for (i = 0; i < st->ntexts_hash; i++)
+		for (t = st->texts[i]; t != NULL; t = tn) {
+			tn = t->next;
+			free(t);
+		}
+	free(st->texts);
 	free(st->hash);
 	free(st);
 }
@@ -231,6 +302,7 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 	struct evbuffer	*b = evbuffer_new();
 	struct series	*s;
 	char		*text;
+	const char	*shared;
 	size_t		 i, len, slot, off;
 
 	if (b == NULL)
@@ -245,19 +317,20 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 	text[len] = '\0';
 	evbuffer_free(b);
 
-	slot = series_slot(st, f, text);
+	shared = text_get(st, text, len);
+	free(text);
+	slot = series_slot(st, f, shared);
 	for (s = st->hash[slot]; s != NULL; s = s->hnext)
-		if (s->fam == f && strcmp(s->labels, text) == 0) {
-			free(text);
+		if (s->fam == f && s->labels == shared) {
+			text_put(st, shared);
 			return (s);
 		}
-	/* the buckets after the text, aligned */
-	off = (offsetof(struct series, labels) + len + 1 + 7) & ~(size_t)7;
+	/* the buckets after the struct, aligned */
+	off = (sizeof(*s) + 7) & ~(size_t)7;
 	s = xcalloc(1, off + (f->type == METRIC_HISTOGRAM ?
 	    f->nbounds * sizeof(uint64_t) : 0));
 	s->fam = f;
-	memcpy(s->labels, text, len + 1);
-	free(text);
+	s->labels = shared;
 	if (f->type == METRIC_HISTOGRAM)
 		s->buckets = (uint64_t *)(void *)((char *)s + off);
 	if (f->type != METRIC_GAUGE)
@@ -305,7 +378,7 @@ store_series(struct store *st, struct family *f, const struct np_labels *base,
 }
 
 static void
-series_unlink(struct series *s)
+series_unlink(struct store *st, struct series *s)
 {
 	struct family	*f = s->fam;
 
@@ -317,7 +390,8 @@ series_unlink(struct series *s)
 		s->next->prev = s->prev;
 	else
 		f->tail = s->prev;
-	series_free(s);
+	text_put(st, s->labels);
+	free(s);
 }
 
 void
@@ -341,7 +415,7 @@ store_release(struct store *st, struct series *s)
 		st->dead = s;
 		return;
 	}
-	series_unlink(s);
+	series_unlink(st, s);
 }
 
 void
@@ -618,7 +692,7 @@ store_render_end(struct store_cursor *c)
 	if (--st->ncursors == 0)
 		while ((s = st->dead) != NULL) {
 			st->dead = s->hnext;
-			series_unlink(s);
+			series_unlink(st, s);
 		}
 	free(c);
 }
