@@ -145,8 +145,12 @@ sim_stop()
 on_exit sim_stop
 
 start=$(_now_ms)
-NETPROBED=$NETPROBED "$SIM" -n "$N" -s "$CITYDIR/scenarios/notice.yml" \
-    -d "$SIMDIR" --province --quiet </dev/null >"$T/sim.log" 2>&1 &
+# (with SIGHUP's default disposition: a shell cannot trap a signal that
+# was ignored when it started, as under nohup, and sim.sh applies the next
+# scenario on SIGHUP)
+NETPROBED=$NETPROBED env --default-signal=HUP "$SIM" -n "$N" \
+    -s "$CITYDIR/scenarios/notice.yml" -d "$SIMDIR" --province --quiet \
+    </dev/null >"$T/sim.log" 2>&1 &
 SIM_PID=$!
 _ready_or_dead() { [ -e "$SIMDIR/ready" ] || ! sim_alive; }
 wait_for 90 _ready_or_dead
