@@ -875,103 +875,81 @@ def ratio_list(rows, num, den):
 
 
 NOTES = """\
-### What was changed (daemon/sched.c, daemon/store.c, probes/icmp.c, probes/probe.c)
+### What was changed (daemon/, probes/, rules/)
 
-Each change was made after a perf profile of the running daemon (`perf
-record --call-graph dwarf -p PID`, 10,000 ICMP targets at 1 s unless said),
-with every test passing (gcc `make check`; clang ASan+UBSan on the unit and
-integration tests of these files).
+Each change was made after a perf or heaptrack profile of the running
+daemon (`perf record --call-graph dwarf -p PID`, `heaptrack`; 10,000 ICMP
+targets at 1 s unless said), with every test passing (gcc `make check`;
+clang ASan+UBSan on the unit and integration tests of these files).
 
 | file | change | why (profile before) | effect |
 | --- | --- | --- | --- |
 | probes/icmp.c | per-run identifier and cookie taken from a 4 KiB `arc4random_buf()` pool | glibc 2.36's `arc4random()` is one `getrandom(2)` per call: 2 per run, 7.6 % of the daemon's samples | about -1 µs per probe |
 | probes/probe.c | the run deadline is a libevent *common timeout* (FIFO queue, O(1) add/delete) | `event_del_nolock_` (min-heap removal over 20,000 timers, cache misses) 14.6 % of samples | about -1.5 µs per probe |
 | daemon/sched.c | starts rounded up to a quantum of min(10 ms, interval/100): every target due in it starts in one wakeup | one timer wakeup per 1-10 probes; a wakeup (epoll_wait, context switch in this VM: `finish_task_switch` alone 20 % at N=100) costs more than a probe | N=1000: 40 -> 21 µs per ICMP probe in the A/B run; lag grows by < 10 ms |
-| daemon/sched.c | finished runs (`probe_run` + the type's state, 3 KiB for ICMP) go to a pool; a target holds one only while in flight | every target kept 3 KiB it used for 0.1 ms per second | about -3 KiB per target (table above) |
+| daemon/sched.c | the targets of one start share one timer (a batch in a small hash by start time) instead of one libevent timer each | a heap insert per run into a heap of 10,000 timers | A/B at N=10000, 5 rounds: 0.93x CPU per probe (0.92-0.99), RSS -1.3 MiB |
+| daemon/sched.c | finished runs (`probe_run` + the type's state, 3 KiB for ICMP) go to a pool; a target holds one only while in flight; runs pooled unused for 10 s are freed | every target kept 3 KiB it used for 0.1 ms per second; then the pool kept the largest burst (600-2,400 runs at start) | about -3 KiB per target |
 | daemon/sched.c | on reload, a kept target whose slot passed while the loop was busy loading runs at once (late), when its phase and interval are unchanged | `sched_apply()` re-armed at the *next* slot: every target due during the reload lost an interval (1,000 probes: 0-206 missed) | 1,000 probes: none missed |
-| daemon/store.c | the series hash table doubles when its load passes 1 (it was fixed at 1,024 slots) | with 150,000 series every lookup walked a chain of ~150: `store_series_v` 43 % of a reload | reload of 10,000 probes 6.6-7.7 s, every target missing an interval -> 0.38-0.42 s, none missed (with the catch-up above; the reload table) |
-| daemon/store.c | `/metrics` lines built with memcpy into one buffer; `le` strings formatted once per family; integers formatted by hand | `vsnprintf` 57 %, `format_double` 41 % (`%.15g` + `strtod` round trip, `%lld`) of a render | see the /metrics column of the table above |
+| daemon/store.c | the series hash table doubles when its load passes 1 (it was fixed at 1,024 slots) | with 150,000 series every lookup walked a chain of ~150: `store_series_v` 43 % of a reload | reload of 10,000 probes 6.6-7.7 s -> 0.16-0.18 s, none missed |
+| daemon/store.c | one allocation per series: the struct, its label text and a histogram's buckets | 14 series per ICMP target, each two or three mallocs (heaptrack) | RSS at 10,000 targets 52.6 -> 49.6 MiB (by hand) |
+| daemon/store.c | `/metrics` lines built with memcpy into one buffer; `le` strings formatted once per family; integers formatted by hand | `vsnprintf` 57 %, `format_double` 41 % (`%.15g` + `strtod` round trip, `%lld`) of a render | 325 -> 104 ms at N=10000 |
+| daemon/http.c, daemon/store.c | `/metrics` streamed: rendered 128 KiB at a time, the next piece when the last is written (a render cursor; series released meanwhile are freed at its end) | the whole text was rendered in one go: the loop stopped for 100 ms at 10,000 targets and for seconds at 50,000, and the whole body sat in memory per scraper | 50,000 targets at 10 s: lag after a scrape 590 -> 16 ms; RSS after a scrape at 10,000 +52 MiB -> +0.8 MiB |
+| daemon/http.c | gzip (zlib level 1) when the scraper asks, as Prometheus does | 51 MB per scrape at 10,000 targets across the extranet | 27x fewer bytes, about twice the CPU of the identity render |
+| daemon/config.c | duplicate checks of probe names and targets by a hash index | `config_root` -> `parse_probes` -> `strcmp` 16-18 %: O(n^2) | config load of 10,000 probes 407 -> 88 ms |
+| daemon/rules.c, rules/tsdb.c | the history keeps only the series some selector matches, one snapshot per tick for all groups, arrays compacted at a quarter | every series of a name a rule reads, a point per group per tick | soak (1,000 targets, shipped rules): RSS 287 -> 18 MiB |
+| daemon/main.c, daemon/util.c | `malloc_trim` after the start, after reloads and after pool trims | pages freed amid the heap stayed resident | reload storms plateau (docs/soak.md) |
 
-### Where the time goes in what is not met, and what to do
+### After the run above (not in its tables)
 
-- **ICMP at 10,000 targets, 2x the floor**: the median ratio of this run
-  is at the line (round by round 1.67-2.11x). A full `make check` (this
-  session's and other engineers') ran on the same two cores during the
-  rounds; an earlier run of the harness on this machine (before the
-  /metrics and run-pool changes, which do not touch the probe path)
-  measured 12.1-12.3 µs against a floor of 6.8 µs, 1.8x. What is left
-  above the floor, by perf: the per-target libevent timer (a heap insert
-  per run; one timer per interval group walking a sorted array would
-  remove it), `recvmsg` with the timestamp control message (the floor
-  uses `recv`), and about 13 series updates per run, each a cache miss at
-  10,000 targets.
-- **50,000 targets at 1 s** (beyond the goals, which are at 10 s): 50,000
-  probes/s nearly saturate one core here; in rounds where a `/metrics`
-  scrape of 260 MB blocked the loop for seconds, replies overflowed the
-  4 MiB receive queue (the loss column's maximum) and fewer probes ran.
+The tables are from commit 204a3f8 ("this build"; the baseline is
+b487aab, the start of that day's work). Three changes came after it, each
+measured on its own, not with the whole harness:
 
+| commit | change | measured |
+| --- | --- | --- |
+| 0320771 | daemon/sched.c: batches (one timer per start time) | `scripts/bench --ns 10000 --runs 5 --baseline` the build before: ICMP CPU per probe 0.93x (0.92-0.99) paired, RSS 44.6 -> 43.3 MiB; blackbox / netprobed 51.2x (45.0-57.2) in that run (a soak was running beside it, which also slowed the C floor, so its floor ratio is not quoted) |
+| 0320771 | `malloc_trim` after the start, reloads and pool trims | 60 reloads of the soak's configuration: RSS plateaus at +1.7 MiB; the soak (docs/soak.md) flat through its SIGHUP storms |
+| 3a4f764 | daemon/store.c: label texts shared between series | heaptrack at 10,000 ICMP targets (count 3): the store's allocations 21.3 MB (before one-allocation series) -> 16.4 MB, peak heap 37.9 -> 33.2 MB |
+
+### Where the time and memory go in what is not met
+
+- **blackbox_exporter ratio** (goal 50x). blackbox's CPU per probe is
+  measured over 500 probes per round at 4 concurrent clients on 10 ms
+  ticks (its own HTTP handling included, which is the point of the
+  comparison); ours is whole-daemon CPU per probe. The ratio moves
+  with blackbox's figure, whose resolution is 20 µs (its process CPU in
+  clock ticks over 500 probes): 46-57x round by round.
+- **Memory: 2 KiB per target, 40 MiB at 10,000.** heaptrack at 10,000
+  ICMP targets: the 14 series of a target (`struct series` 60 B with its
+  label text and buckets in one allocation, 100-140 B each, two
+  histograms of 14 and 16 buckets) are about half; `struct target_state`
+  and its label strings about 0.6 KiB; the config's target table, the
+  store's hash and the pooled runs the rest. `histograms: false` (per
+  probe or in defaults) takes the two histograms away (about 43 MiB at
+  10,000 with the old timers). What would meet it: one label text per
+  target shared by its series (the store keeps `probe=...,target=...,
+  type=...` once, each series only its own extra label), which is about
+  0.6 KiB per target; not done.
+- **`/metrics` at 10,000 targets** (goal 15 ms). The text is about 47
+  samples per ICMP target (two histograms: `netprobe_probe_duration_seconds`
+  16 buckets and `netprobe_icmp_rtt_seconds` 14, each with `+Inf`,
+  `_sum`, `_count`, plus 11 gauges and counters): 470,000 samples, 51 MB.
+  At 0.22 µs per sample that is 100 ms; even 0.05 µs would be 23 ms. The
+  goal needs fewer samples: `histograms: false` for bulk targets leaves
+  about 11 per target (about 22 ms). The render no longer blocks the loop
+  (streamed), so the cost is CPU, not lag.
+- **Rules at 10,000 MCU targets** (no goal; the rules table). Every
+  target is labelled `component: mcu`, so the shipped MCU rule reads all
+  150,000 RTT buckets: 19 history series per target are needed. perf at
+  1,000 targets: `histogram_quantile` sorting label sets with `qsort` and
+  `strcmp`, `check_unique` (`rl_labels_cmp`), selection. Proposal: hash
+  each label set without `le` once per series and group buckets by it.
 - **CPU per probe at small N** (100, 1,000 targets at 1 s). A probe every
   1-10 ms means one timer wakeup per probe or per few probes; perf at
   N=100: `epoll_wait`/`schedule` 33 % (`finish_task_switch` 20 %), the
   cold `sendmsg` path 37 % (the same kernel path costs the floor 5 µs hot).
   The floor sends in a hot loop, so this ratio is not a like-for-like
-  comparison at small N; the goals are stated at N = 10,000. More batching
-  (a quantum above 10 ms) would trade spreading for CPU: not done.
-- **blackbox_exporter ratio** (goal 50x). blackbox's CPU per probe is
-  measured over 500 probes per round at 4 concurrent clients on 10 ms
-  ticks; it includes its HTTP handling, which is the point of the
-  comparison. Ours is whole-daemon CPU per probe; see the ratio table.
-- **`/metrics` at 10,000 targets** (goal 15 ms). The text is about 47
-  samples per ICMP target (two histograms: `netprobe_probe_duration_seconds`
-  16 buckets and `netprobe_icmp_rtt_seconds` 14, each with `+Inf`,
-  `_sum`, `_count`, plus 11 gauges and counters): 470,000 samples, 51 MB.
-  Even at 0.1 µs per sample that is 47 ms. What would meet it: fewer
-  samples per target (make the per-target run-duration histogram opt-in,
-  or per probe instead of per target; the ICMP RTT histogram already
-  carries the latency), gzip when asked (gzip -6 makes it 27x smaller,
-  see the table: a change in daemon/http.c, not made here), and the
-  remaining render cost (`format_double` for non-integers, evbuffer
-  appends) if a per-series cost of 0.1 µs is wanted.
-- **`/metrics` is cut short at 10,000 TCP and 50,000 ICMP targets**
-  (28-240 MB bodies): the client gets a few hundred KB to 12 MB, then the
-  connection closes (`IncompleteRead` in the harness, reproducible). The
-  render blocks the loop for seconds at that size, and the connection is
-  closed by one of daemon/http.c's limits (HTTP_IDLE_TIMEOUT /
-  HTTP_REQ_TIMEOUT, 10 s; the request deadline is re-armed when the
-  reply is *queued*, not sent). The harness then counts probes from the
-  kernel's `/proc/net/snmp` (Icmp OutEchos/InEchoReps, Tcp ActiveOpens)
-  and says so. Proposal for http.c: do not arm the request deadline while
-  a reply is being written, and stream `/metrics` in chunks
-  (`evhttp_send_reply_chunk` per family) so the loop keeps probing.
-- **Rules** (the shipped rules over N targets labelled `component: mcu`).
-  perf at 1,000 targets, evaluation every 2 s: `rl_group_eval` 45 % of the
-  daemon, of which `histogram_quantile` sorting label sets with `qsort`
-  and `strcmp` 16 %, `check_unique` (`rl_labels_cmp`) 10 %, selection
-  `do_select` 10 %, the history snapshot (`collect_cb`, `sprintf`) 6 %.
-  At 10,000 targets the group evaluation no longer fits its interval and
-  the daemon is at 100 % CPU. Proposal (rules/, not edited here): keep a
-  hash of each label set (without `le`) computed once per series, group
-  histogram buckets by it instead of sorting strings, check uniqueness
-  with the same hash; keep history only for the series a range selector
-  names, and share label sets with the store (history is about 22 series
-  and 30 KiB per target at 1,000 targets: the RSS column of the rules
-  table).
-- **Memory per target.** After the run pool, a target holds
-  `struct target_state` (416 B), two libevent events, its label strings
-  and about 13 series (`struct series` 72 B + its label text, both
-  malloc'd; two histograms with 14-16 buckets). Proposal: one label text
-  per target shared by its series (the store keeps a pointer and the
-  family), buckets in the series allocation, and the per-target
-  run-duration histogram opt-in.
-- **Config load of N probes** (`--check-config`): perf of a reload of
-  10,000 probes: `config_root` -> `parse_probes` -> `strcmp` 16-18 % of the
-  samples: a linear duplicate check of names/targets per probe (O(n^2)).
-  Proposal (daemon/config.c, not edited here): a hash set of names and
-  target keys while parsing.
-- **50,000 targets at 10 s**: see that table; while `/metrics` renders
-  (seconds at that size) nothing else runs, so every target due then
-  starts late (the lag over an interval with a scrape). Streaming the
-  render (above) is the fix.
+  comparison at small N; the goals are stated at N = 10,000.
 """
 
 
@@ -1169,32 +1147,34 @@ def report(a, res, rules, cfg, rel, big, watch, mach, vers, bb_idle,
 
     w("## /metrics\n")
     w("| N | samples | bytes | wall ms | CPU ms (render+serve) | µs per "
-      "sample | gzip -6 bytes (if it were offered) | Content-Encoding "
-      "when asked for gzip |")
-    w("| --- | --- | --- | --- | --- | --- | --- | --- |")
+      "sample | gzip: bytes served | gzip: CPU ms | gzip -6 bytes (for "
+      "scale) | Content-Encoding when asked for gzip |")
+    w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in ns:
         ic = [x for x in res[n].get("np_icmp", []) if x]
         if not ic:
             continue
-        cpus = [x.get(t + "_cpu_ms") for x in ic for t in ("m1", "m2", "mgz")]
-        walls = [x.get(t + "_wall_ms") for x in ic
-                 for t in ("m1", "m2", "mgz")]
+        cpus = [x.get(t + "_cpu_ms") for x in ic for t in ("m1", "m2")]
+        walls = [x.get(t + "_wall_ms") for x in ic for t in ("m1", "m2")]
         smp = [x.get("samples") for x in ic if x.get("samples")]
         per = [x["m2_cpu_ms"] * 1e3 / x["samples"] for x in ic
                if x.get("samples") and x.get("m2_cpu_ms") is not None]
         errs = sum(len(x.get("scrape_errors", [])) for x in ic)
-        w("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             n, fmt(med(smp), "", 0), fmt(med([x.get("m2_bytes") for x in ic]),
                                           "", 0),
             mmm(walls, 1), mmm(cpus, 1), mmm(per, 2),
+            fmt(med([x.get("mgz_bytes") for x in ic]), "", 0),
+            mmm([x.get("mgz_cpu_ms") for x in ic], 1),
             fmt(med([x["gzip_bytes"] for x in ic if x.get("gzip_bytes")]),
                 "", 0), ic[0].get("m_enc", "n/a")) +
           (" **%d of %d scrapes cut short** |" % (errs, 3 * len(ic))
            if errs else ""))
-    w("\nnetprobed does not offer gzip: daemon/http.c never reads "
-      "Accept-Encoding and always answers identity (the column shows what "
-      "a scraper gets when it asks). The gzip column is what `gzip -6` makes "
-      "of the same body, to size the saving.\n")
+    w("\nThe first CPU and wall columns are of the two identity scrapes of "
+      "each round; the gzip columns of the third, which asks for gzip as "
+      "Prometheus does (daemon/http.c compresses at zlib level 1 as it "
+      "streams). The gzip -6 column is what `gzip -6` makes of an identity "
+      "body, for scale.\n")
 
     w("## Rules (shipped rules/netprobed.rules.yml)\n")
     w("| N | evaluations seen | last group evaluation ms | mean evaluation "
