@@ -518,13 +518,19 @@ http_render_metrics(struct np_daemon *d, struct evbuffer *b)
 }
 
 static void
-reply(struct evhttp_request *req, int code, const char *reason,
-    const char *type, struct evbuffer *body)
+reply_headers(struct evhttp_request *req, const char *type)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static void
+reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, struct evbuffer *body)
+{
+	reply_headers(req, type);
 	evhttp_send_reply(req, code, reason, body);
 }
 
@@ -675,8 +681,7 @@ metrics_cb(struct evhttp_request *req, void *arg)
 		ms->d = d;
 		ms->cur = store_render_begin(d->store);
 		hc->ms = ms;
-		evhttp_add_header(h, "Content-Type", PROM_CONTENT_TYPE);
-		evhttp_add_header(h, "Cache-Control", "no-store");
+		reply_headers(req, PROM_CONTENT_TYPE);
 		evhttp_add_header(h, "Vary", "Accept-Encoding");
 		if (ngzip < METRICS_GZIP_MAX && accepts_gzip(req)) {
 			ms->z = xcalloc(1, sizeof(*ms->z));

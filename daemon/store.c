@@ -303,7 +303,7 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 	struct series	*s;
 	char		*text;
 	const char	*shared;
-	size_t		 i, len, slot, off;
+	size_t		 i, len, slot;
 
 	if (b == NULL)
 		fatalx("out of memory (evbuffer)");
@@ -325,14 +325,13 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 			text_put(st, shared);
 			return (s);
 		}
-	/* the buckets after the struct, aligned */
-	off = (sizeof(*s) + 7) & ~(size_t)7;
-	s = xcalloc(1, off + (f->type == METRIC_HISTOGRAM ?
+	/* the buckets right after the struct (its size keeps them aligned) */
+	s = xcalloc(1, sizeof(*s) + (f->type == METRIC_HISTOGRAM ?
 	    f->nbounds * sizeof(uint64_t) : 0));
 	s->fam = f;
 	s->labels = shared;
 	if (f->type == METRIC_HISTOGRAM)
-		s->buckets = (uint64_t *)(void *)((char *)s + off);
+		s->buckets = (uint64_t *)(void *)(s + 1);
 	if (f->type != METRIC_GAUGE)
 		s->has_value = 1;	/* counters start at 0 and show it */
 	s->hnext = st->hash[slot];
