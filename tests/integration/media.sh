@@ -393,8 +393,11 @@ mos=$(detail_num media-lo 'MOS ([0-9.]+)')
 cmp_ok "$mos" '>=' 4.0 "loopback MOS >= 4.0 ($mos)"
 jup=$(detail_num media-lo 'jitter ([0-9.]+)/')
 jdown=$(detail_num media-lo 'jitter [0-9.]+/([0-9.]+) ms')
-cmp_ok "$jup" '<' 2 "loopback upstream jitter < 2 ms ($jup)"
-cmp_ok "$jdown" '<' 2 "loopback downstream jitter < 2 ms ($jdown)"
+# Loopback adds no jitter, but a busy machine's scheduling does (2.2 ms
+# seen with the suite at -j4 on 2 cores): the bound only catches a wrong
+# unit or scale; the impaired path below shows the figure tracking +/-20 ms.
+cmp_ok "$jup" '<' 10 "loopback upstream jitter < 10 ms ($jup)"
+cmp_ok "$jdown" '<' 10 "loopback downstream jitter < 10 ms ($jdown)"
 result_is media-plain success "a plain UDP echo gives round-trip figures: success"
 like "$(detail media-plain)" '^50/50 echoed \(plain echo\), loss 0\.0%, jitter [0-9.]+ ms, MOS [0-9.]+$' \
     "and the detail says it was a plain echo"
@@ -613,7 +616,7 @@ for d in upstream downstream round_trip; do
 	    "netprobe_media_loss_ratio{direction=\"$d\"} is 0 on loopback" ||
 		show netprobe_media_loss_ratio
 	v=$(val netprobe_media_jitter_seconds "${ML[@]}" direction=$d)
-	cmp_ok "$v" '<' 0.002 "netprobe_media_jitter_seconds{direction=\"$d\"} < 2 ms ($v)"
+	cmp_ok "$v" '<' 0.010 "netprobe_media_jitter_seconds{direction=\"$d\"} < 10 ms, in seconds ($v)"
 done
 for d in upstream downstream; do
 	is "$(val netprobe_media_reordered_packets "${ML[@]}" direction=$d)" 0 \
