@@ -18,7 +18,8 @@
 
 /*
  * One allocation per series (there are some 14 per target): the struct
- * and, for a histogram, its buckets after it.  The label text is shared
+ * and, for a histogram, its count and buckets after it (hist()).  56
+ * bytes, a 64-byte malloc chunk: keep it so.  The label text is shared
  * (struct ltext): a target's series carry the same labels in different
  * families, so the same text pointer means the same labels.
  */
@@ -26,20 +27,40 @@ struct series {
 	struct family	*fam;
 	const char	*labels;	/* inner text: a="b",c="d" (ltext) */
 	double		 value;		/* counter, gauge; histogram sum */
-	uint64_t	 count;		/* histogram */
-	uint64_t	*buckets;	/* histogram, per bucket (not cumul.) */
 	struct series	*prev, *next;	/* family order */
-	struct series	*hnext;		/* hash chain */
+	struct series	*lnext;		/* next of its ltext's, or dead */
 	int		 has_value;
 };
+_Static_assert(sizeof(struct series) % sizeof(uint64_t) == 0,
+    "a histogram's counts follow the struct");
 
-/* A distinct label text, with the number of series that show it. */
+/* A histogram's observation count, then its buckets (not cumulative). */
+static inline uint64_t *
+hist(const struct series *s)
+{
+	return ((uint64_t *)(void *)(s + 1));
+}
+
+/*
+ * A distinct label text, with the number of series that show it and a
+ * list of them (by lnext): a series is found by its text, then by its
+ * family among the few of that text (a target's), so the store needs no
+ * table of series (2 MiB at 10,000 targets).
+ */
 struct ltext {
 	struct ltext	*next;		/* hash chain */
 	uint64_t	 hash;
 	size_t		 refs;
+	struct series	*series;
 	char		 text[];
 };
+
+static struct ltext *
+ltext_of(const char *text)
+{
+	return ((struct ltext *)(void *)((char *)(uintptr_t)text -
+	    offsetof(struct ltext, text)));
+}
 
 struct family {
 	char		*name;
@@ -54,15 +75,13 @@ struct family {
 
 struct store {
 	struct family	*fams, *last;
-	struct series	**hash;
-	size_t		 nhash;
 	size_t		 nseries;
 	struct ltext	**texts;	/* by text; ntexts_hash a power of 2 */
 	size_t		 ntexts_hash, ntexts;
 	/*
 	 * While a /metrics render is in progress (store_cursor), released
 	 * series stay in their family's list, without a value, chained by
-	 * hnext here; freed when the last cursor ends.
+	 * lnext here; freed when the last cursor ends.
 	 */
 	unsigned	 ncursors;
 	struct series	*dead;
@@ -83,17 +102,6 @@ hash_str(uint64_t h, const char *s)
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	return (h);
-}
-
-/* (labels is an ltext's: equal texts are one pointer) */
-static size_t
-series_slot(const struct store *st, const struct family *f, const char *l)
-{
-	uint64_t	h = (uint64_t)(uintptr_t)f * 0x9e3779b97f4a7c15ULL ^
-			    (uint64_t)(uintptr_t)l * 0xc2b2ae3d27d4eb4fULL;
-
-	h ^= h >> 31;
-	return ((size_t)(h % st->nhash));
 }
 
 /* The shared copy of a label text, one more series using it. */
@@ -126,6 +134,7 @@ text_get(struct store *st, const char *text, size_t len)
 	t = xmalloc(offsetof(struct ltext, text) + len + 1);
 	t->hash = h;
 	t->refs = 1;
+	t->series = NULL;
 	memcpy(t->text, text, len + 1);
 	t->next = st->texts[h & (st->ntexts_hash - 1)];
 	st->texts[h & (st->ntexts_hash - 1)] = t;
@@ -137,8 +146,7 @@ text_get(struct store *st, const char *text, size_t len)
 static void
 text_put(struct store *st, const char *text)
 {
-	struct ltext	*t = (struct ltext *)(void *)((char *)(uintptr_t)text -
-			    offsetof(struct ltext, text)), **pp;
+	struct ltext	*t = ltext_of(text), **pp;
 
 	if (--t->refs > 0)
 		return;
@@ -155,8 +163,6 @@ store_new(void)
 {
 	struct store	*st = xcalloc(1, sizeof(*st));
 
-	st->nhash = 1024;
-	st->hash = xcalloc(st->nhash, sizeof(*st->hash));
 	st->ntexts_hash = 1024;
 	st->texts = xcalloc(st->ntexts_hash, sizeof(*st->texts));
 	return (st);
@@ -191,7 +197,6 @@ store_free(struct store *st)
 			free(t);
 		}
 	free(st->texts);
-	free(st->hash);
 	free(st);
 }
 
@@ -270,31 +275,6 @@ label_add(struct evbuffer *b, const char *name, const char *value)
 	evbuffer_add(b, "\"", 1);
 }
 
-/*
- * Keep chains short: with 10,000 targets there are some 150,000 series,
- * and a fixed table made every lookup (at start and at each reload, when
- * every kept target attaches again) walk a chain of a hundred, which was
- * most of a reload's seconds (perf; docs/performance.md).  Doubling when
- * the load passes 1 keeps lookups O(1) at an amortised O(1) cost.
- */
-static void
-store_grow(struct store *st)
-{
-	struct series	**old = st->hash, *s, *n;
-	size_t		  nold = st->nhash, i, slot;
-
-	st->nhash = nold * 2;
-	st->hash = xcalloc(st->nhash, sizeof(*st->hash));
-	for (i = 0; i < nold; i++)
-		for (s = old[i]; s != NULL; s = n) {
-			n = s->hnext;
-			slot = series_slot(st, s->fam, s->labels);
-			s->hnext = st->hash[slot];
-			st->hash[slot] = s;
-		}
-	free(old);
-}
-
 struct series *
 store_series_v(struct store *st, struct family *f, const struct np_labels *base,
     const char *const *extra)
@@ -303,7 +283,8 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 	struct series	*s;
 	char		*text;
 	const char	*shared;
-	size_t		 i, len, slot;
+	struct ltext	*t;
+	size_t		 i, len;
 
 	if (b == NULL)
 		fatalx("out of memory (evbuffer)");
@@ -319,31 +300,27 @@ store_series_v(struct store *st, struct family *f, const struct np_labels *base,
 
 	shared = text_get(st, text, len);
 	free(text);
-	slot = series_slot(st, f, shared);
-	for (s = st->hash[slot]; s != NULL; s = s->hnext)
-		if (s->fam == f && s->labels == shared) {
+	t = ltext_of(shared);
+	for (s = t->series; s != NULL; s = s->lnext)
+		if (s->fam == f) {
 			text_put(st, shared);
 			return (s);
 		}
-	/* the buckets right after the struct (its size keeps them aligned) */
 	s = xcalloc(1, sizeof(*s) + (f->type == METRIC_HISTOGRAM ?
-	    f->nbounds * sizeof(uint64_t) : 0));
+	    (1 + f->nbounds) * sizeof(uint64_t) : 0));
 	s->fam = f;
 	s->labels = shared;
-	if (f->type == METRIC_HISTOGRAM)
-		s->buckets = (uint64_t *)(void *)(s + 1);
 	if (f->type != METRIC_GAUGE)
 		s->has_value = 1;	/* counters start at 0 and show it */
-	s->hnext = st->hash[slot];
-	st->hash[slot] = s;
+	s->lnext = t->series;
+	t->series = s;
 	s->prev = f->tail;
 	if (f->tail != NULL)
 		f->tail->next = s;
 	else
 		f->head = s;
 	f->tail = s;
-	if (++st->nseries > st->nhash)
-		store_grow(st);
+	st->nseries++;
 	return (s);
 }
 
@@ -400,17 +377,17 @@ store_release(struct store *st, struct series *s)
 
 	if (s == NULL)
 		return;
-	for (pp = &st->hash[series_slot(st, s->fam, s->labels)]; *pp != NULL;
-	    pp = &(*pp)->hnext)
+	for (pp = &ltext_of(s->labels)->series; *pp != NULL;
+	    pp = &(*pp)->lnext)
 		if (*pp == s) {
-			*pp = s->hnext;
+			*pp = s->lnext;
 			break;
 		}
 	st->nseries--;
 	if (st->ncursors > 0) {
 		/* a render may be about to walk through it: later */
 		s->has_value = 0;
-		s->hnext = st->dead;
+		s->lnext = st->dead;
 		st->dead = s;
 		return;
 	}
@@ -451,10 +428,10 @@ series_observe(struct series *s, double v)
 		return;
 	for (i = 0; i < f->nbounds; i++)
 		if (v <= f->bounds[i]) {
-			s->buckets[i]++;
+			hist(s)[1 + i]++;
 			break;
 		}
-	s->count++;
+	hist(s)[0]++;
 	s->value += v;
 }
 
@@ -467,7 +444,7 @@ series_value(const struct series *s)
 uint64_t
 series_count(const struct series *s)
 {
-	return (s->count);
+	return (s->fam->type == METRIC_HISTOGRAM ? hist(s)[0] : 0);
 }
 
 size_t
@@ -611,12 +588,12 @@ series_samples(const struct family *f, const struct series *s,
 		return;
 	}
 	for (i = 0; i < f->nbounds; i++) {
-		cum += s->buckets[i];
+		cum += hist(s)[1 + i];
 		fn(arg, f->name, "_bucket", s->labels, f->le[i], (double)cum);
 	}
-	fn(arg, f->name, "_bucket", s->labels, "+Inf", (double)s->count);
+	fn(arg, f->name, "_bucket", s->labels, "+Inf", (double)hist(s)[0]);
 	fn(arg, f->name, "_sum", s->labels, NULL, s->value);
-	fn(arg, f->name, "_count", s->labels, NULL, (double)s->count);
+	fn(arg, f->name, "_count", s->labels, NULL, (double)hist(s)[0]);
 }
 
 static void
@@ -690,7 +667,7 @@ store_render_end(struct store_cursor *c)
 	st = c->st;
 	if (--st->ncursors == 0)
 		while ((s = st->dead) != NULL) {
-			st->dead = s->hnext;
+			st->dead = s->lnext;
 			series_unlink(st, s);
 		}
 	free(c);

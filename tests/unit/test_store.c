@@ -149,6 +149,50 @@ test_many_series(void **state)
 	store_free(st);
 }
 
+/*
+ * Series of one label text in several families (a target's): each family
+ * finds its own, through releases in any order.
+ */
+static void
+test_shared_labels(void **state)
+{
+	struct store	*st = store_new();
+	struct family	*f[5];
+	struct series	*x[5], *y[5];
+	char		 name[8];
+	int		 i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		f[i] = store_family(st, name, "F.", METRIC_GAUGE, NULL, 0);
+		x[i] = store_series(st, f[i], NULL, "k", "x", NULL);
+		y[i] = store_series(st, f[i], NULL, "k", "y", NULL);
+		series_set(x[i], i);
+		series_set(y[i], 10 + i);
+	}
+	assert_int_equal(store_nseries(st), 10);
+	for (i = 0; i < 5; i++) {
+		assert_ptr_equal(store_series(st, f[i], NULL, "k", "x", NULL),
+		    x[i]);
+		assert_ptr_equal(store_series(st, f[i], NULL, "k", "y", NULL),
+		    y[i]);
+	}
+	assert_int_equal(store_nseries(st), 10);	/* found, not made */
+	store_release(st, x[2]);	/* the middle of the text's list */
+	store_release(st, x[4]);	/* its head (the last made) */
+	store_release(st, x[0]);	/* its tail */
+	assert_int_equal(store_nseries(st), 7);
+	assert_ptr_equal(store_series(st, f[1], NULL, "k", "x", NULL), x[1]);
+	assert_ptr_equal(store_series(st, f[3], NULL, "k", "x", NULL), x[3]);
+	x[2] = store_series(st, f[2], NULL, "k", "x", NULL);
+	assert_false(series_value(x[2]) != 0);		/* made afresh */
+	assert_true(series_value(x[3]) == 3);
+	for (i = 0; i < 5; i++)
+		assert_true(series_value(y[i]) == 10 + i);
+	assert_int_equal(store_nseries(st), 8);
+	store_free(st);
+}
+
 /* The per-target series a probe result lands in. */
 static void
 test_target_state_record(void **state)
@@ -292,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_release_and_unset),
 		cmocka_unit_test(test_many_series),
+		cmocka_unit_test(test_shared_labels),
 		cmocka_unit_test(test_render_pieces),
 		cmocka_unit_test(test_target_state_record),
 	};
