@@ -398,29 +398,36 @@ reattach(struct target_state *ts)
 	target_state_histograms(ts);	/* histograms: may have changed */
 	if (ts->cfg->type->attach == NULL)
 		return;
-	memcpy(old, ts->extra, sizeof(old));
-	memset(ts->extra, 0, sizeof(ts->extra));
+	/* (the type is part of the key: a kept target keeps its nextra) */
+	memcpy(old, ts->extra, ts->nextra * sizeof(old[0]));
+	memset(ts->extra, 0, ts->nextra * sizeof(old[0]));
 	ts->cfg->type->attach(ts);
-	for (i = 0; i < TS_MAX_EXTRA; i++) {
-		for (j = 0; old[i] != NULL && j < TS_MAX_EXTRA; j++)
+	for (i = 0; i < ts->nextra; i++) {
+		for (j = 0; old[i] != NULL && j < ts->nextra; j++)
 			if (ts->extra[j] == old[i])
 				break;
-		if (old[i] != NULL && j == TS_MAX_EXTRA)
+		if (old[i] != NULL && j == ts->nextra)
 			store_release(ts->store, old[i]);
 	}
 }
 
+/* A running target by its identity (target_state_key), for reload. */
+struct keyed {
+	char			*key;
+	struct target_state	*ts;
+};
+
 static int
-ts_cmp(const void *a, const void *b)
+keyed_cmp(const void *a, const void *b)
 {
-	return (strcmp((*(struct target_state *const *)a)->key,
-	    (*(struct target_state *const *)b)->key));
+	return (strcmp(((const struct keyed *)a)->key,
+	    ((const struct keyed *)b)->key));
 }
 
 static int
 key_cmp(const void *key, const void *b)
 {
-	return (strcmp(key, (*(struct target_state *const *)b)->key));
+	return (strcmp(key, ((const struct keyed *)b)->key));
 }
 
 /* Spread each group of targets sharing an interval over that interval. */
@@ -449,7 +456,8 @@ assign_phases(struct target_state **ts, size_t n)
 void
 sched_apply(struct np_daemon *d, struct np_config *conf)
 {
-	struct target_state	**old = d->ts, **nts, **hit;
+	struct target_state	**nts;
+	struct keyed		*old, *hit;
 	size_t			 nold = d->nts, n = 0, i, t, kept = 0;
 	char			*key, *taken = xcalloc(nold, 1);
 	struct {
@@ -461,8 +469,14 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 	nts = xcalloc(n, sizeof(*nts));
 	was = xcalloc(n, sizeof(*was));
 	batch_base = d->base;
+	/* the running targets' keys (their configuration is still there) */
+	old = xcalloc(nold, sizeof(*old));
+	for (i = 0; i < nold; i++) {
+		old[i].ts = d->ts[i];
+		old[i].key = target_state_key(d->ts[i]->cfg, d->ts[i]->target);
+	}
 	if (nold > 1)
-		qsort(old, nold, sizeof(*old), ts_cmp);
+		qsort(old, nold, sizeof(*old), keyed_cmp);
 
 	n = 0;
 	for (i = 0; i < conf->nprobes; i++)
@@ -472,7 +486,7 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			    key_cmp) : NULL;
 			free(key);
 			if (hit != NULL && !taken[hit - old]) {
-				nts[n] = *hit;
+				nts[n] = hit->ts;
 				taken[hit - old] = 1;
 				was[n].next = nts[n]->next_ms;
 				was[n].phase = nts[n]->phase_ms;
@@ -495,14 +509,17 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			}
 			n++;
 		}
-	for (i = 0; i < nold; i++)
+	for (i = 0; i < nold; i++) {
 		if (!taken[i]) {
-			unbatch(old[i]);
-			sweep_free(old[i]);
-			target_state_free(old[i]);
+			unbatch(old[i].ts);
+			sweep_free(old[i].ts);
+			target_state_free(old[i].ts);
 		}
+		free(old[i].key);
+	}
 	free(taken);
 	free(old);
+	free(d->ts);
 
 	/*
 	 * A kept target whose slot passed while the loop was busy loading

@@ -780,6 +780,7 @@ enum {
 };
 /* rcodes with their own responses_total series; the rest: "other" */
 #define RESP_SLOTS	7
+#define X_NUM		(X_RESP + RESP_SLOTS)
 
 static const char *const resp_labels[RESP_SLOTS] = {
 	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
@@ -886,6 +887,7 @@ const struct probe_type probe_type_dns = {
 	.opts_default = dns_opts_default,
 	.check = dns_check,
 	.state_size = sizeof(struct dns_run),
+	.nextra = X_NUM,
 	.start = dns_start,
 	.finish = dns_finish,
 	.attach = dns_attach,

@@ -287,7 +287,7 @@ ras_local(struct h323_run *h, struct h225_taddr *t)
 		t->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	}
 	memset(&a, 0, sizeof(a));
-	memcpy(&a.ss, &ss, sizeof(ss));
+	memcpy(&a.ss, &ss, sizeof(a.ss));
 	a.len = len;
 	format_addr(&a, 1, text, sizeof(text));
 	probe_log(h->run, "RAS socket %s, connected to %s", text,
@@ -740,7 +740,7 @@ call_connected(struct h323_run *h)
 	run->obs.connected = 1;
 	if (getsockname(h->fd, (struct sockaddr *)&ss, &len) == 0) {
 		memset(&a, 0, sizeof(a));
-		memcpy(&a.ss, &ss, sizeof(ss));
+		memcpy(&a.ss, &ss, sizeof(a.ss));
 		a.len = len;
 		format_addr(&a, 1, text, sizeof(text));
 	}
@@ -930,7 +930,7 @@ h323_finish(struct probe_run *run, int timed_out)
 
 /* ---- series --------------------------------------------------------- */
 
-enum { X_INFO, X_CAUSE, X_ANSWER };
+enum { X_INFO, X_CAUSE, X_ANSWER, X_NUM };
 
 #define FAM_INFO	"netprobe_h323_answer_info"
 #define HELP_INFO	"The first matching answer of the last run: its " \
@@ -999,6 +999,7 @@ const struct probe_type probe_type_h323 = {
 	.opts_default = h323_opts_default,
 	.check = h323_check,
 	.state_size = sizeof(struct h323_run),
+	.nextra = X_NUM,
 	.start = h323_start,
 	.finish = h323_finish,
 	.attach = h323_attach,

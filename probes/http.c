@@ -2334,8 +2334,8 @@ http_start(struct probe_run *run)
 
 enum { X_PHASE, X_STATUS = X_PHASE + HP_MAX, X_CLEN, X_BODYLEN,
     X_REDIRECTS, X_SSL, X_VERSION, X_REGEX, X_EXPIRY, X_CHAIN, X_TLSVER,
-    X_JSON };
-_Static_assert(X_JSON + HTTP_MAX_JSON <= TS_MAX_EXTRA, "too many series");
+    X_JSON, X_NUM = X_JSON + HTTP_MAX_JSON };
+_Static_assert(X_NUM <= TS_MAX_EXTRA, "too many series");
 
 #define GAUGE(st, name, help) \
 	store_family((st), (name), (help), METRIC_GAUGE, NULL, 0)
@@ -2468,6 +2468,7 @@ const struct probe_type probe_type_http = {
 	.opts_default = http_opts_default,
 	.check = http_check,
 	.state_size = sizeof(struct http_run),
+	.nextra = X_NUM,
 	.start = http_start,
 	.finish = http_finish,
 	.attach = http_attach,

@@ -451,7 +451,7 @@ icmp_read(evutil_socket_t fd, short ev, void *arg)
 
 /* ---- series -------------------------------------------------------- */
 
-enum { X_SENT, X_RECV, X_RTT, X_MIN, X_AVG, X_MAX, X_JITTER, X_LOSS };
+enum { X_SENT, X_RECV, X_RTT, X_MIN, X_AVG, X_MAX, X_JITTER, X_LOSS, X_NUM };
 
 static const double rtt_buckets[] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -533,6 +533,7 @@ const struct probe_type probe_type_icmp = {
 	.opts_default = icmp_opts_default,
 	.check = icmp_check,
 	.state_size = sizeof(struct icmp_run),
+	.nextra = X_NUM,
 	.start = icmp_start,
 	.finish = icmp_finish,
 	.attach = icmp_attach,

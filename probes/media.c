@@ -721,6 +721,7 @@ const struct probe_type probe_type_media = {
 	.opts_default = media_opts_default,
 	.check = media_check,
 	.state_size = sizeof(struct media_run),
+	.nextra = X_NUM,
 	.start = media_start,
 	.finish = media_finish,
 	.attach = media_attach,

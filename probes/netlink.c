@@ -1671,7 +1671,7 @@ link_finish(struct probe_run *run, int timed_out)
 		    "the kernel's list of links did not arrive in time");
 }
 
-enum { L_UP, L_OPER, L_MTU, L_CHANGES, L_LAST, L_CARRIER };
+enum { L_UP, L_OPER, L_MTU, L_CHANGES, L_LAST, L_CARRIER, L_NUM };
 
 static void
 link_attach(struct target_state *ts)
@@ -1753,6 +1753,7 @@ const struct probe_type probe_type_link = {
 	.opts_default = link_opts_default,
 	.check = link_check,
 	.state_size = sizeof(struct link_run),
+	.nextra = L_NUM,
 	.start = link_start,
 	.finish = link_finish,
 	.attach = link_attach,
@@ -2157,7 +2158,7 @@ route_finish(struct probe_run *run, int timed_out)
 		    "arrive in time" : "no answer to the route lookup");
 }
 
-enum { R_PRESENT, R_INFO, R_CHANGES, R_LAST };
+enum { R_PRESENT, R_INFO, R_CHANGES, R_LAST, R_NUM };
 
 static void
 route_attach(struct target_state *ts)
@@ -2217,6 +2218,7 @@ const struct probe_type probe_type_route = {
 	.opts_size = sizeof(struct route_opts),
 	.check = route_check,
 	.state_size = sizeof(struct route_run),
+	.nextra = R_NUM,
 	.start = route_start,
 	.finish = route_finish,
 	.attach = route_attach,

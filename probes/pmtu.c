@@ -786,7 +786,7 @@ pmtu_read(evutil_socket_t fd, short ev, void *arg)
 
 /* ---- series ---------------------------------------------------------- */
 
-enum { X_PMTU, X_REPORTED, X_BLACK_HOLE };
+enum { X_PMTU, X_REPORTED, X_BLACK_HOLE, X_NUM };
 
 static void
 pmtu_attach(struct target_state *ts)
@@ -834,6 +834,7 @@ const struct probe_type probe_type_pmtu = {
 	.opts_default = pmtu_opts_default,
 	.check = pmtu_check,
 	.state_size = sizeof(struct pmtu_run),
+	.nextra = X_NUM,
 	.start = pmtu_start,
 	.finish = pmtu_finish,
 	.attach = pmtu_attach,

@@ -506,26 +506,39 @@ target_state_key(const struct probe_cfg *cfg, size_t target)
 	return (key);
 }
 
-static void
-labels_push(struct np_labels *l, const char *name, const char *value)
-{
-	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
-	l->v[l->n].name = xstrdup(name);
-	l->v[l->n].value = xstrdup(value);
-	l->n++;
-}
-
+/*
+ * A target's labels (probe, type, target, then the probe's own) are not
+ * kept with it: they are its configuration's, put together here for the
+ * store, which keeps one copy of each distinct label text.
+ */
 struct series *
 target_series(struct target_state *ts, struct family *f, ...)
 {
-	struct series	*s;
-	va_list		 ap;
+	const struct probe_cfg	*cfg = ts->cfg;
+	struct np_label		 some[16], *v = some;
+	struct np_labels	 l = { NULL, 3 + cfg->labels.n };
+	struct series		*s;
+	va_list			 ap;
+	size_t			 i;
 
-	if (ts->cfg->no_histograms && family_type(f) == METRIC_HISTOGRAM)
+	if (cfg->no_histograms && family_type(f) == METRIC_HISTOGRAM)
 		return (NULL);		/* histograms: false */
+	if (l.n > sizeof(some) / sizeof(some[0]))
+		v = xreallocarray(NULL, l.n, sizeof(*v));
+	v[0].name = (char *)"probe";
+	v[0].value = cfg->name;
+	v[1].name = (char *)"type";
+	v[1].value = (char *)cfg->type->name;
+	v[2].name = (char *)"target";
+	v[2].value = cfg->targets[ts->target];
+	for (i = 0; i < cfg->labels.n; i++)
+		v[3 + i] = cfg->labels.v[i];
+	l.v = v;
 	va_start(ap, f);
-	s = store_series_va(ts->store, f, &ts->labels, ap);
+	s = store_series_va(ts->store, f, &l, ap);
 	va_end(ap);
+	if (v != some)
+		free(v);
 	return (s);
 }
 
@@ -544,21 +557,20 @@ target_state_histograms(struct target_state *ts)
 struct target_state *
 target_state_new(struct store *st, const struct probe_cfg *cfg, size_t target)
 {
-	struct target_state	*ts = xcalloc(1, sizeof(*ts));
-	size_t			 i;
+	struct target_state	*ts;
+	size_t			 nextra = cfg->type->nextra;
 
-	ts->key = target_state_key(cfg, target);
+	if (nextra > TS_MAX_EXTRA)
+		fatalx("probe type %s: %zu series of its own", cfg->type->name,
+		    nextra);
+	ts = xcalloc(1, sizeof(*ts) + nextra * sizeof(ts->extra[0]));
+	ts->nextra = nextra;
+
 	ts->last_ok = -1;
 	ts->last_result = -1;
 	ts->cfg = cfg;
 	ts->target = target;
 	ts->store = st;
-	labels_push(&ts->labels, "probe", cfg->name);
-	labels_push(&ts->labels, "type", cfg->type->name);
-	labels_push(&ts->labels, "target", cfg->targets[target]);
-	for (i = 0; i < cfg->labels.n; i++)
-		labels_push(&ts->labels, cfg->labels.v[i].name,
-		    cfg->labels.v[i].value);
 
 	probe_families_register(st);
 	ts->success = target_series(ts, FAM(st, "probe_success", "",
@@ -617,14 +629,8 @@ target_state_free(struct target_state *ts)
 	store_release(ts->store, ts->lag);
 	for (i = 0; i < PR_MAX; i++)
 		store_release(ts->store, ts->runs[i]);
-	for (i = 0; i < TS_MAX_EXTRA; i++)
+	for (i = 0; i < ts->nextra; i++)
 		store_release(ts->store, ts->extra[i]);
 	isolation_detach(ts);
-	for (i = 0; i < ts->labels.n; i++) {
-		free(ts->labels.v[i].name);
-		free(ts->labels.v[i].value);
-	}
-	free(ts->labels.v);
-	free(ts->key);
 	free(ts);
 }

@@ -167,6 +167,8 @@ struct probe_type {
 				    size_t len, const char **key);
 	/* Per-run state. */
 	size_t			 state_size;
+	/* Series of a target's own (target_state.extra), <= TS_MAX_EXTRA. */
+	size_t			 nextra;
 	/* Begin one run; must not block; ends in probe_done(). */
 	void			(*start)(struct probe_run *);
 	/*
@@ -264,18 +266,15 @@ void		 probe_run_free(struct probe_run *);
  */
 #define TS_MAX_EXTRA	24
 struct target_state {
-	char			*key;		/* identity, for reload */
 	const struct probe_cfg	*cfg;
 	size_t			 target;
 	struct store		*store;
-	struct np_labels	 labels;	/* probe, type, target, user */
 	struct series		*success;
 	struct series		*duration;
 	struct series		*hist;
 	struct series		*runs[PR_MAX];	/* created on first use */
 	struct series		*last_run;	/* wall time of last result */
 	struct series		*lag;
-	struct series		*extra[TS_MAX_EXTRA];
 	/* scheduling (daemon/sched.c) */
 	void			*owner;
 	struct sched_batch	*batch;		/* the start it waits for */
@@ -291,6 +290,9 @@ struct target_state {
 	/* negative probes (probes/isolation.c), sweeps (daemon/sweep.c) */
 	struct iso_state	*iso;
 	struct sweep_run	*sweep;
+	/* the type's own series: its nextra, allocated with the struct */
+	size_t			 nextra;
+	struct series		*extra[];
 };
 
 /* The run-duration histogram as the config wants it (histograms:). */

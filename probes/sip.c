@@ -665,7 +665,7 @@ sip_finish(struct probe_run *run, int timed_out)
 
 /* ---- series -------------------------------------------------------- */
 
-enum { X_STATUS, X_RTT, X_RETRANS, X_IGNORED, X_INFO };
+enum { X_STATUS, X_RTT, X_RETRANS, X_IGNORED, X_INFO, X_NUM };
 
 static struct family *
 sip_info_family(struct store *st)
@@ -735,6 +735,7 @@ const struct probe_type probe_type_sip = {
 	.opts_default = sip_opts_default,
 	.check = sip_check,
 	.state_size = sizeof(struct sip_run),
+	.nextra = X_NUM,
 	.start = sip_start,
 	.finish = sip_finish,
 	.attach = sip_attach,

@@ -390,7 +390,7 @@ udp_finish(struct probe_run *run, int timed_out)
 
 /* ---- series -------------------------------------------------------- */
 
-enum { X_REPLY_BYTES };
+enum { X_REPLY_BYTES, X_NUM };
 
 static void
 udp_attach(struct target_state *ts)
@@ -420,6 +420,7 @@ const struct probe_type probe_type_udp = {
 	.opts_size = sizeof(struct udp_opts),
 	.check = udp_check,
 	.state_size = sizeof(struct udp_run),
+	.nextra = X_NUM,
 	.start = udp_start,
 	.finish = udp_finish,
 	.attach = udp_attach,
