@@ -98,9 +98,21 @@ int		 parse_duration_ms(const char *, uint64_t *, const char **why);
 /* Format milliseconds as the shortest duration string ("1m30s"). */
 void		 format_duration_ms(uint64_t, char *, size_t);
 
+/*
+ * An IPv4 or IPv6 socket address: what a sockaddr_storage is for the two
+ * families netprobed probes, in 28 bytes instead of 128 (a configuration
+ * holds one per target).  ss.ss_family reads the family of either.
+ */
+union np_sockaddr {
+	sa_family_t		 ss_family;
+	struct sockaddr		 sa;
+	struct sockaddr_in	 sin;
+	struct sockaddr_in6	 sin6;
+};
+
 /* A network address with an optional port (0 = none given). */
 struct np_addr {
-	struct sockaddr_storage	 ss;
+	union np_sockaddr	 ss;
 	socklen_t		 len;
 };
 #define NP_PORT_NONE	(-1)

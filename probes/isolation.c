@@ -295,15 +295,13 @@ run_port(const struct probe_run *run)
 static int
 same_addr_bytes(const struct probe_run *run, int family, const uint8_t *a)
 {
-	const struct sockaddr_storage	*ss = &run->addr->ss;
+	const union np_sockaddr	*ss = &run->addr->ss;
 
 	if (run->addr->len == 0 || ss->ss_family != family)
 		return (0);
 	if (family == AF_INET)
-		return (memcmp(&((const struct sockaddr_in *)ss)->sin_addr, a,
-		    4) == 0);
-	return (memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, a,
-	    16) == 0);
+		return (memcmp(&ss->sin.sin_addr, a, 4) == 0);
+	return (memcmp(&ss->sin6.sin6_addr, a, 16) == 0);
 }
 
 static int
@@ -335,7 +333,7 @@ saw_icmp(const struct observer *o, const struct iso_icmp_error *e,
 		run->obs.ev.icmp_type = e->type;
 		run->obs.ev.icmp_code = e->code;
 		memset(&a, 0, sizeof(a));
-		a.ss = *from;
+		memcpy(&a.ss, from, sizeof(a.ss));
 		a.len = o->family == AF_INET ? sizeof(struct sockaddr_in) :
 		    sizeof(struct sockaddr_in6);
 		format_addr(&a, 0, run->obs.ev.icmp_from,
