@@ -607,7 +607,9 @@ target_state_record(struct target_state *ts, const struct probe_run *run)
 		    "netprobe_probe_runs_total", "", METRIC_COUNTER), "result",
 		    probe_result_name(r), NULL);
 	series_add(ts->runs[r], 1);
-	series_set(ts->last_run, (double)now_wall_ns() / 1e9);
+	/* to the microsecond: a double of this size holds no finer, and
+	 * /metrics writes a value on that grid without printf (store.c) */
+	series_set(ts->last_run, (double)(now_wall_ns() / 1000) / 1e6);
 	series_set(ts->lag, run->lag);
 	if (ts->cfg->type->record != NULL)
 		ts->cfg->type->record(ts, run);

@@ -149,6 +149,133 @@ test_many_series(void **state)
 	store_free(st);
 }
 
+/* The text format_double() gave before its nanosecond path. */
+static void
+format_ref(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "NaN");
+	else if (isinf(v))
+		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
+	else if (fabs(v) < 1e15 && v == (double)(int64_t)v)
+		snprintf(buf, len, "%lld", (long long)v);
+	else {
+		snprintf(buf, len, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.16g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, len, "%.17g", v);
+	}
+}
+
+/*
+ * format_double() writes what the printf and strtod round trip wrote,
+ * for values on the nanosecond grid (its own path) and off it, and every
+ * text reads back as the value.
+ */
+static void
+test_format_double(void **state)
+{
+	static const double	 fixed[] = { 1e-9, -1e-9, 1e-5, 1e-4, 0.0001234,
+	    0.001, 0.002, 5.5754e-05, 0.000140181, 0.5, -0.25, 12.345678901,
+	    999999.999999999, 1e6 - 1e-9, 1e6 + 0.5, 123456.000000001,
+	    1795946369.5769625, 0.1, 0.3, 1.0 / 3, 2.5e-10, 1e-300, 7.55,
+	    -1e-5, 8.9e15, 1e16 + 2, 4503599627370495.5, 1795946369.576962,
+	    1795946369.5, 2147483647.000001, 2147483648.000001, 1e6 + 1e-6,
+	    -1795946369.25 };
+	char			 a[64], b[64];
+	uint64_t		 x = 88172645463325252ULL, bits;
+	double			 v;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		format_double(fixed[i], a, sizeof(a));
+		format_ref(fixed[i], b, sizeof(b));
+		assert_string_equal(a, b);
+		assert_true(strtod(a, NULL) == fixed[i]);
+	}
+	for (i = 0; i < 300000; i++) {
+		x ^= x << 13;		/* xorshift64: the same values each run */
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 4) {
+		case 0:		/* nanoseconds, 1 ns to 11 days */
+			v = (double)(x % 1000000000000000ULL >> (x % 50)) /
+			    1e9;
+			break;
+		case 1:		/* a mean or a sum: off the grid */
+			v = (double)(x % 100000000000ULL) / 7e9;
+			break;
+		case 2:		/* a timestamp to the microsecond */
+			v = (double)(1700000000000000ULL + x %
+			    500000000000000ULL) / 1e6;
+			break;
+		default:	/* any finite double */
+			bits = x;
+			memcpy(&v, &bits, sizeof(v));
+			if (!isfinite(v))
+				continue;
+		}
+		if (x & 1024)
+			v = -v;
+		format_double(v, a, sizeof(a));
+		format_ref(v, b, sizeof(b));
+		if (strcmp(a, b) != 0)
+			fail_msg("%.17g: \"%s\", want \"%s\"", v, a, b);
+		if (strtod(a, NULL) != v)
+			fail_msg("%.17g: \"%s\" reads back as %.17g", v, a,
+			    strtod(a, NULL));
+	}
+}
+
+/*
+ * Lines longer than the render's buffer, and series with more lines than
+ * it holds, come out as short ones do.
+ */
+static void
+test_long_lines(void **state)
+{
+	double		 bounds[300];
+	struct store	*st = store_new();
+	struct family	*g, *h;
+	struct series	*hs;
+	char		 v[10001], *out, *want, le[32];
+	size_t		 i, cap = 64 * 1024, n = 0;
+
+	memset(v, 'a', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	for (i = 0; i < 300; i++)
+		bounds[i] = (double)(i + 1) / 4;
+	g = store_family(st, "long_g", "G.", METRIC_GAUGE, NULL, 0);
+	h = store_family(st, "long_h", "H.", METRIC_HISTOGRAM, bounds, 300);
+	series_set(store_series(st, g, NULL, "v", v, NULL), 0.25);
+	hs = store_series(st, h, NULL, "k", "x", NULL);
+	for (i = 0; i < 300; i++)
+		series_observe(hs, bounds[i]);
+	series_observe(hs, 1000);
+
+	want = malloc(cap);
+	assert_non_null(want);
+	n += (size_t)snprintf(want + n, cap - n,
+	    "# HELP long_g G.\n# TYPE long_g gauge\nlong_g{v=\"%s\"} 0.25\n"
+	    "# HELP long_h H.\n# TYPE long_h histogram\n", v);
+	for (i = 0; i < 300; i++) {
+		format_double(bounds[i], le, sizeof(le));
+		n += (size_t)snprintf(want + n, cap - n,
+		    "long_h_bucket{k=\"x\",le=\"%s\"} %zu\n", le, i + 1);
+	}
+	n += (size_t)snprintf(want + n, cap - n,
+	    "long_h_bucket{k=\"x\",le=\"+Inf\"} 301\n"
+	    "long_h_sum{k=\"x\"} 12287.5\nlong_h_count{k=\"x\"} 301\n");
+	assert_true(n < cap);
+	out = render(st);
+	/* (the sum: 0.25 * (1 + ... + 300) + 1000) */
+	assert_string_equal(out, want);
+	free(out);
+	free(want);
+	store_free(st);
+}
+
 /*
  * Series of one label text in several families (a target's): each family
  * finds its own, through releases in any order.
@@ -337,6 +464,8 @@ main(void)
 		cmocka_unit_test(test_release_and_unset),
 		cmocka_unit_test(test_many_series),
 		cmocka_unit_test(test_shared_labels),
+		cmocka_unit_test(test_format_double),
+		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_render_pieces),
 		cmocka_unit_test(test_target_state_record),
 	};
