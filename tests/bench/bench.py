@@ -877,7 +877,7 @@ def ratio_list(rows, num, den):
 NOTES = """\
 ### What was changed (daemon/, probes/, rules/)
 
-The tables above are of commit 699543f; the baseline is b487aab, the
+The tables above are of commit 069eb62; the baseline is b487aab, the
 tree before any of these changes. Each change was made after a perf or
 heaptrack profile of the running daemon (`perf record --call-graph dwarf
 -p PID`, `heaptrack`; 10,000 ICMP targets at 1 s unless said), with every
@@ -896,6 +896,7 @@ test passing (gcc `make check`; clang ASan+UBSan).
 | probes/probe.c, daemon/sched.c | a target keeps no copy of its labels (taken from the configuration when a series is made), no key string (computed at reload while the old configuration is there), and as many extra-series pointers as its type has (24 for every type before) | `struct target_state` 424 B plus 8 strdup'd label strings and a key per target (heaptrack) | with the store's 56-byte series: RSS at 10,000 targets 36.7 -> 28.4 MiB (by hand, 8 s after start) |
 | daemon/netprobed.h | `struct np_addr` holds a union of `sockaddr_in` and `sockaddr_in6` (28 bytes), not a `sockaddr_storage` (128) | the configuration keeps one per target: 136 B each | RSS at 10,000 targets 28.4 -> 27.5 MiB (by hand) |
 | daemon/store.c | `/metrics` lines built with memcpy into one buffer; `le` strings formatted once per family; integers formatted by hand | `vsnprintf` 57 %, `format_double` 41 % (`%.15g` + `strtod` round trip, `%lld`) of a render | 325 -> 104 ms at N=10000 |
+| daemon/store.c, probes/probe.c | a series' lines built in one buffer, the name's and labels' lengths taken once per series; values on a decimal grid (nanoseconds below 1e6: durations, RTTs; microseconds below 2^31: timestamps, now kept to the microsecond) written from their integer, the same text as the `%.15g`-`%.17g` round trip | callgrind of two scrapes at 1,000 targets: `printf_fp`, `strtod` and `hack_digit` half the instructions, `strlen` 6 % | 138 -> 46 million instructions (callgrind) |
 | daemon/http.c, daemon/store.c | `/metrics` streamed: rendered 128 KiB at a time, the next piece when the last is written (a render cursor; series released meanwhile are freed at its end) | the whole text was rendered in one go: the loop stopped for 100 ms at 10,000 targets and for seconds at 50,000, and the whole body sat in memory per scraper | 50,000 targets at 10 s: lag after a scrape 590 -> 16 ms; RSS after a scrape at 10,000 +52 MiB -> +0.8 MiB |
 | daemon/http.c | gzip (zlib level 1) when the scraper asks, as Prometheus does | 51 MB per scrape at 10,000 targets across the extranet | 27x fewer bytes, about twice the CPU of the identity render |
 | daemon/config.c | duplicate checks of probe names and targets by a hash index | `config_root` -> `parse_probes` -> `strcmp` 16-18 %: O(n^2) | config load of 10,000 probes 407 -> 88 ms |
@@ -904,12 +905,19 @@ test passing (gcc `make check`; clang ASan+UBSan).
 
 ### Where the time and memory go (what is not met, and what only just is)
 
-- **blackbox_exporter ratio** (goal 50x, met in this run: 56.7x, 50.3-67.3
-  round by round). blackbox's CPU per probe is measured over 500 probes
-  per round at 4 concurrent clients (its own HTTP handling included,
-  which is the point of the comparison) in 10 ms clock ticks: a
-  resolution of 20 µs on its 800 µs, so the ratio moves by a few units
-  between rounds; the earlier run (before the batches) had 49.5x.
+- **blackbox_exporter ratio** (goal 50x; met in this run, 52.0x, but
+  40.9-60.5 round by round; today's two earlier runs gave 56.7x and
+  48.7x, the second with a stray 100-target netprobed beside it). At the
+  line because of this machine: its C floor is 6.8 µs per
+  ICMP probe against the issue's reference 1.9 µs (a VM's system calls
+  and softirqs), while blackbox_exporter's 640 µs is 1.5x its reference
+  420 µs, so a ratio that would be about 150x on the reference machine
+  (netprobed at 1.89x the floor) is about 50x here; and blackbox's figure
+  has a resolution of 20 µs (its process CPU in 10 ms clock ticks over
+  500 probes). perf at 10,000 targets: 83 % of netprobed's CPU is in the
+  kernel (the echo, its reply and their delivery); the plan is one
+  `sendmmsg` per batch of due targets and `recvmmsg` for the replies, to
+  take most of the per-probe system call cost away.
 - **Memory** (met: 1.83 KiB per target, 26.3 MiB at 10,000). Where it
   goes now (heaptrack, 10,000 ICMP targets, peak heap 17.8 MB): the 14
   series of a target about 1.1 KiB (12 of 56 bytes in 64-byte chunks,
@@ -918,22 +926,23 @@ test passing (gcc `make check`; clang ASan+UBSan).
   and without `result`) 190 bytes, the configuration's address and
   target text 70 bytes. `histograms: false` would take 370 bytes more
   off a target.
-- **`/metrics` at 10,000 targets** (goal 15 ms). The text is about 47
-  samples per ICMP target (two histograms: `netprobe_probe_duration_seconds`
-  16 buckets and `netprobe_icmp_rtt_seconds` 14, each with `+Inf`,
-  `_sum`, `_count`, plus 11 gauges and counters): 470,000 samples, 51 MB.
-  At 0.22 µs per sample (the earlier, quieter run; 0.37 in this one) that
-  is 100 ms; even 0.05 µs would be 23 ms, and sending 51 MB over
-  loopback alone costs the sender 21-38 ms of CPU (128 KiB `sendall`s,
-  five times, measured by hand here). The goal needs fewer samples:
-  `histograms: false` for bulk targets leaves about 11 per target (about
-  22 ms at 0.2 µs). What is left in the render itself (perf at 10,000
-  targets): `strlen` of the name and label text once per sample (9 % of
-  the daemon's samples during scrapes) and the `%.15g`/`strtod`
-  shortest-round-trip of non-integer values (about 15 %); the plan is
-  lengths kept with the family and the label text, and a shortest
-  double formatter. The render does not block the loop (streamed), so
-  the cost is CPU, not lag.
+- **`/metrics` at 10,000 targets** (goal 15 ms; not met with the
+  default histograms: 74 ms, 50-88). The text is about 47 samples per
+  ICMP target (two histograms: `netprobe_probe_duration_seconds` 16
+  buckets and `netprobe_icmp_rtt_seconds` 14, each with `+Inf`, `_sum`,
+  `_count`, plus 11 gauges and counters): 470,000 samples, 51 MB; sending
+  51 MB over loopback alone costs the sender 21-38 ms of CPU (128 KiB
+  `sendall`s, five times, measured by hand here). The render itself is
+  0.12-0.16 µs per sample now (0.22 in the morning's run, before values
+  on a decimal grid were written without printf: 101 -> 74 ms against
+  the baseline above). With `histograms: false` (per probe
+  or in `defaults`) a target has 11 samples: measured by hand on the
+  same build, three daemons in turn, the median of 8 scrapes each,
+  **12.7-14.5 ms** CPU for 110,036 samples and 11 MB at 10,000 targets
+  (53-58 ms with histograms), so the goal is met for bulk targets that
+  way. The MCU targets keep their histograms: the shipped MCU rule takes
+  `histogram_quantile` over the RTT buckets. The render does not block
+  the loop (streamed), so the cost is CPU, not lag.
 - **Rules at 10,000 MCU targets** (no goal; the rules table). Every
   target is labelled `component: mcu`, so the shipped MCU rule reads all
   150,000 RTT buckets: 19 history series per target are needed. perf at
