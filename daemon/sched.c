@@ -415,6 +415,7 @@ reattach(struct target_state *ts)
 struct keyed {
 	char			*key;
 	struct target_state	*ts;
+	int			 taken;		/* by the new configuration */
 };
 
 static int
@@ -459,7 +460,7 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 	struct target_state	**nts;
 	struct keyed		*old, *hit;
 	size_t			 nold = d->nts, n = 0, i, t, kept = 0;
-	char			*key, *taken = xcalloc(nold, 1);
+	char			*key;
 	struct {
 		uint64_t	 next, phase, interval;
 	}			*was;	/* kept targets' old slot */
@@ -485,9 +486,9 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			hit = nold ? bsearch(key, old, nold, sizeof(*old),
 			    key_cmp) : NULL;
 			free(key);
-			if (hit != NULL && !taken[hit - old]) {
+			if (hit != NULL && !hit->taken) {
 				nts[n] = hit->ts;
-				taken[hit - old] = 1;
+				hit->taken = 1;
 				was[n].next = nts[n]->next_ms;
 				was[n].phase = nts[n]->phase_ms;
 				was[n].interval = nts[n]->cfg->interval_ms;
@@ -510,14 +511,13 @@ sched_apply(struct np_daemon *d, struct np_config *conf)
 			n++;
 		}
 	for (i = 0; i < nold; i++) {
-		if (!taken[i]) {
+		if (!old[i].taken) {
 			unbatch(old[i].ts);
 			sweep_free(old[i].ts);
 			target_state_free(old[i].ts);
 		}
 		free(old[i].key);
 	}
-	free(taken);
 	free(old);
 	free(d->ts);
 

@@ -290,7 +290,8 @@ struct target_state {
 	/* negative probes (probes/isolation.c), sweeps (daemon/sweep.c) */
 	struct iso_state	*iso;
 	struct sweep_run	*sweep;
-	/* the type's own series: its nextra, allocated with the struct */
+	/* the type's own series, allocated with the struct (nextra is the
+	 * type's, kept here so that freeing needs no configuration) */
 	size_t			 nextra;
 	struct series		*extra[];
 };
