@@ -347,6 +347,18 @@ call_msgs()
 {
 	peer_lines "$1" recv | awk '{ print $4, $6, $8, $10 }'
 }
+# --once exits once its last Release Complete is sent, which may be before
+# the peer has read it: wait until the peer has logged every one it should
+# get, and the close that follows the one after Connect
+peer_got_releases()
+{
+	local p
+	for p in 11720 11723 11725 11726; do
+		peer_lines "$p" 'recv ReleaseComplete' >/dev/null || return 1
+	done
+	peer_lines 11720 close >/dev/null
+}
+wait_for 10 peer_got_releases || diag "the peer logged no Release Complete"
 setup=$(call_msgs 11720 | awk '$1 == "Setup" { print $2; exit }')
 is "$(call_msgs 11720 | awk '$1 == "ReleaseComplete"')" \
     "ReleaseComplete $setup 0 16" \
