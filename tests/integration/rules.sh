@@ -133,6 +133,14 @@ is "$(metric_lines ALERTS alertstate=pending)" "" "the pending series is gone"
 since=$(status '[a["active_since"] for a in s["alerts"]][0]')
 like "$(val ALERTS_FOR_STATE alertname=PathDown)" '^[0-9]{10}$' \
     "ALERTS_FOR_STATE holds the unix second it became active"
+is "$(TZ=UTC date -d "@$(val ALERTS_FOR_STATE alertname=PathDown)" +%FT%T)" \
+    "${since%.*}" "/status's active_since is that second (UTC, ISO 8601)" ||
+	diag "active_since $since"
+is "$(status '[a["value"] for a in s["alerts"]][0]')" 0 \
+    "/status shows the alert's value (the expression's result, 0)"
+like "$(status '[a["fired_at"] for a in s["alerts"]][0]')" \
+    '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$' \
+    "/status shows when it fired"
 is "$(status '[a["annotations"]["summary"] for a in s["alerts"]][0]')" \
     "path to platform is down (0)" "the summary is expanded with \$labels and \$value"
 is "$(status '[a["annotations"]["summary_zh"] for a in s["alerts"]][0]')" \
@@ -184,6 +192,20 @@ like "$(cat "$LOG")" 'alert \{alertname="PathDown", component="platform", severi
     "the log shows the resolution"
 is "$(val netprobe_rule_evaluation_failures_total "rule_group=$RULES/mission.yml;paths")" 0 \
     "no evaluation failed"
+# how long evaluations take: the group's last one, and a histogram of all
+# of them (one observation per evaluation of any group: one group here)
+g="rule_group=$RULES/mission.yml;paths"
+last=$(val netprobe_rule_group_last_duration_seconds "$g")
+like "$last" '^[0-9.e+-]+$' \
+    "netprobe_rule_group_last_duration_seconds is a number ($last)" ||
+	show netprobe_rule_group_last_duration_seconds
+cmp_ok "$(val netprobe_rule_evaluation_duration_seconds_count)" '>=' \
+    "$(val netprobe_rule_group_evaluations_total "$g")" \
+    "netprobe_rule_evaluation_duration_seconds counts every evaluation" ||
+	show netprobe_rule_evaluation_duration_seconds_count
+is "$(val netprobe_rule_evaluation_duration_seconds_bucket le=+Inf)" \
+    "$(val netprobe_rule_evaluation_duration_seconds_count)" \
+    "its +Inf bucket is its count"
 
 # Recording rules keep their level:metric:operation names, colons and
 # all, as on Prometheus' /federate: promtool's exporter lint flags exactly

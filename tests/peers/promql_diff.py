@@ -238,9 +238,13 @@ def read_cases(path, default_times):
       @todo REASON        a known, documented deviation: a difference is
                           reported as TAP "not ok # TODO REASON" (and a
                           pass as an unexpected one); "@todo" alone ends
+      @want_samples on|off
+                          Prometheus must answer a sample at one eval time
+                          at least (so a case cannot agree by matching
+                          nothing on both sides)
     """
     cases = []
-    times, todo = default_times, ""
+    times, todo, want = default_times, "", False
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -257,11 +261,14 @@ def read_cases(path, default_times):
                         sys.exit("%s:%d: %s" % (path, lineno, e))
                 elif word == "@todo":
                     todo = rest
+                elif word == "@want_samples" and rest in ("on", "off"):
+                    want = rest == "on"
                 else:
                     sys.exit("%s:%d: unknown directive %s" %
                              (path, lineno, word))
                 continue
-            cases.append({"expr": line, "eval_times": times, "todo": todo})
+            cases.append({"expr": line, "eval_times": times, "todo": todo,
+                          "want_samples": want})
     return cases
 
 # ---- remote write (protobuf by hand, snappy as one literal) ---------------
@@ -416,6 +423,10 @@ def cmd_query(url, series_path, cases_path, outdir):
                          (case["id"], expr, res["type"]))
             res["t"] = t
             case["times"].append(res)
+        if rc["want_samples"] and not any(r.get("samples")
+                                          for r in case["times"]):
+            sys.exit("%s: %s: Prometheus answered no sample at any eval "
+                     "time (@want_samples on)" % (case["id"], expr))
         cases.append(case)
     with open(os.path.join(outdir, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
