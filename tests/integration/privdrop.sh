@@ -75,6 +75,29 @@ start_netprobed "$T/mark.yaml" "$T/mark.log" || bail_out "netprobed did not star
 is "$(status CapEff)" 0000000000003000 "with fwmark: CAP_NET_RAW and CAP_NET_ADMIN"
 stop_pid "$NETPROBED_PID"
 
+# a listener below 1024 is opened before the drop, and serves after it
+# (nobody could not bind it, and keeps no CAP_NET_BIND_SERVICE)
+LOW=951
+if port_listening "$LOW"; then
+	skip "port $LOW is in use" "a listener on a port below 1024 serves after the drop"
+else
+	cat >"$T/low.yaml" <<END
+listen: 127.0.0.1:$LOW
+user: nobody
+probes:
+  - {name: lo, type: icmp, targets: [127.0.0.1]}
+END
+	NP_PORT=$LOW start_netprobed "$T/low.yaml" "$T/low.log" ||
+		bail_out "netprobed did not start on port $LOW"
+	low_works() { NP_PORT=$LOW scrape && [ "$(metric_value probe_success probe=lo)" = 1 ]; }
+	wait_for 10 low_works
+	ok $? "as nobody, the listener on port $LOW (opened as root) serves /metrics" ||
+		diag_file "$T/low.log"
+	is "$(status Uid | cut -d" " -f1):$(status CapEff)" "$NOBODY:0000000000002000" \
+	    "and the process is nobody with CAP_NET_RAW only"
+	stop_pid "$NETPROBED_PID"
+fi
+
 # no such user: a config error, before anything runs
 cat >"$T/bad.yaml" <<END
 user: npnosuchuser

@@ -263,6 +263,19 @@ is "$(notes B "[trap(x) for x in r if var(x,12) > $pre][1]")" 7 \
 
 # ---- a failed reload and the stop are told too --------------------------------
 
+# what the daemon serves shows the managers, never their secrets (one is
+# in the config, one in a file)
+pages=
+for p in /status /metrics /; do
+	http_get "$(np_url "$p")"
+	pages+="$p $HTTP_CODE"$'\n'"$HTTP_BODY"$'\n'
+done
+is "$(grep -Ec '^/[a-z]* 200$' <<<"$pages")" 3 "/status, /metrics and / answer 200"
+like "$pages" 'manager="v3-inform"' "the v3 manager is on them (its metrics)" ||
+	diag "$(head -c 2000 <<<"$pages")"
+unlike "$pages" '(authpass|privpass)' \
+    "no SNMP passphrase on /status, /metrics or /, from the config or a file"
+
 cp "$T/np.yaml" "$T/np.good"
 echo 'probes: [' >>"$T/np.yaml"
 kill -HUP "$NETPROBED_PID"

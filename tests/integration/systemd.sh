@@ -30,6 +30,9 @@ like "$(grep '^ExecStart=' "$UNIT")" '^ExecStart=/.*/sbin/netprobed -c /.*/netpr
     "the unit's ExecStart has this build's paths filled in"
 unlike "$(cat "$UNIT")" '@[a-z]+@' "no placeholder is left in the unit"
 like "$(grep '^Type=' "$UNIT")" '^Type=notify$' "Type=notify"
+# shellcheck disable=SC2016 # $MAINPID is systemd's, literal here
+like "$(grep '^ExecReload=' "$UNIT")" '^ExecReload=/bin/kill -HUP \$MAINPID$' \
+    "ExecReload sends SIGHUP to the main process (used for the first reload below)"
 like "$(grep '^WatchdogSec=' "$UNIT")" '^WatchdogSec=[0-9]+s$' "WatchdogSec is set"
 like "$(grep '^CapabilityBoundingSet=' "$UNIT")" '^CapabilityBoundingSet=CAP_NET_RAW$' \
     "the only capability is CAP_NET_RAW"
@@ -89,7 +92,11 @@ is "$(awk '$1 < 0.3 || $1 > 1.5 { bad++ } END { print bad + 0 }' <<<"$gaps")" 0 
     "the watchdog pings are about 0.5 s apart (1 s WATCHDOG_USEC)" ||
 	diag "$gaps"
 
-kill -HUP "$NETPROBED_PID"
+# systemctl reload runs ExecReload with $MAINPID set: run it so
+reload_cmd=$(sed -n 's/^ExecReload=//p' "$UNIT")
+read -ra reload_cmd <<<"${reload_cmd//\$MAINPID/$NETPROBED_PID}"
+"${reload_cmd[@]}"
+ok $? "the unit's ExecReload command runs (${reload_cmd[*]})"
 wait_for 5 seen 2 READY=1
 ok $? "a reload: READY=1 again" || diag_file "$T/notify.log"
 is "$(grep -E 'RELOADING=1|READY=1' "$T/notify.log" | awk '{ print $2 }' | tr '\n' ' ')" \
