@@ -86,6 +86,24 @@ lab_filter(struct np_labels *l, const struct rl_strlist *names, int keep)
  */
 enum { KEY_WITHOUT, KEY_ONLY, KEY_ALL };
 
+/* Append "LEN:TEXT" (what sprintf("%zu:%s") wrote: this runs for every
+ * sample of every aggregation and match). */
+static char *
+key_part(char *o, const char *s)
+{
+	size_t	 n = strlen(s), m = n;
+	char	 d[24], *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + m % 10);
+	while ((m /= 10) != 0);
+	memcpy(o, p, (size_t)(d + sizeof(d) - p));
+	o += d + sizeof(d) - p;
+	*o++ = ':';
+	memcpy(o, s, n);
+	return (o + n);
+}
+
 static char *
 lab_key(const struct np_labels *l, const struct rl_strlist *names, int mode)
 {
@@ -102,9 +120,10 @@ lab_key(const struct np_labels *l, const struct rl_strlist *names, int mode)
 		if (mode == KEY_WITHOUT && (rl_strlist_has(names, l->v[i].name) ||
 		    strcmp(l->v[i].name, "__name__") == 0))
 			continue;
-		o += sprintf(o, "%zu:%s%zu:%s", strlen(l->v[i].name),
-		    l->v[i].name, strlen(l->v[i].value), l->v[i].value);
+		o = key_part(o, l->v[i].name);
+		o = key_part(o, l->v[i].value);
 	}
+	*o = '\0';
 	return (k);
 }
 
@@ -146,23 +165,52 @@ sample_cmp(const void *a, const void *b)
 	    &((const struct rl_sample *)b)->labels));
 }
 
-/* Prometheus: "vector cannot contain metrics with the same labelset". */
+struct hashed {
+	uint64_t	h;
+	size_t		idx;
+};
+
+static int
+hashed_cmp(const void *a, const void *b)
+{
+	const struct hashed	*x = a, *y = b;
+
+	return (x->h < y->h ? -1 : x->h > y->h);
+}
+
+/*
+ * Prometheus: "vector cannot contain metrics with the same labelset".
+ * By the hash of each label set: only equal hashes are compared label by
+ * label (sorting the samples by their labels cost most of an evaluation
+ * over thousands of series).  The samples keep their order.
+ */
 static int
 check_unique(struct ectx *c, struct rl_value *v)
 {
-	size_t	i;
+	struct hashed	*hs;
+	size_t		 i, j;
+	int		 rc = 0;
 
 	if (v->type != RL_VECTOR || v->n < 2)
 		return (0);
-	qsort(v->samples, v->n, sizeof(*v->samples), sample_cmp);
-	for (i = 1; i < v->n; i++)
-		if (rl_labels_cmp(&v->samples[i - 1].labels,
-		    &v->samples[i].labels) == 0) {
-			eerr(c, "vector cannot contain metrics with the same "
-			    "labelset");
-			return (-1);
-		}
-	return (0);
+	hs = xreallocarray(NULL, v->n, sizeof(*hs));
+	for (i = 0; i < v->n; i++) {
+		hs[i].h = rl_labels_hash(&v->samples[i].labels);
+		hs[i].idx = i;
+	}
+	qsort(hs, v->n, sizeof(*hs), hashed_cmp);
+	for (i = 0; i + 1 < v->n && rc == 0; i++)
+		for (j = i + 1; j < v->n && hs[j].h == hs[i].h; j++)
+			if (rl_labels_cmp(&v->samples[hs[i].idx].labels,
+			    &v->samples[hs[j].idx].labels) == 0) {
+				rc = -1;
+				break;
+			}
+	free(hs);
+	if (rc == -1)
+		eerr(c, "vector cannot contain metrics with the same "
+		    "labelset");
+	return (rc);
 }
 
 static const struct rl_expr *
@@ -487,10 +535,45 @@ bucket_quantile(double q, struct bucket *b, size_t n)
 	return (start + (b[k].le - start) * (rank / count));
 }
 
+/*
+ * A sample's key for grouping and matching.  Entries sort by the key's
+ * hash first and compare their text only when the hashes are equal: the
+ * order of the groups is arbitrary (as in Prometheus), equal keys are
+ * together, and most comparisons are one integer's.
+ */
 struct keyed {
-	char	*key;
-	size_t	 idx;
+	char		*key;
+	uint64_t	 h;
+	size_t		 idx;
 };
+
+static void
+keyed_set(struct keyed *k, char *key, size_t idx)
+{
+	const unsigned char	*p;
+	uint64_t		 h = 14695981039346656037ULL;
+
+	for (p = (const unsigned char *)key; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	k->key = key;
+	k->h = h;
+	k->idx = idx;
+}
+
+/* The order of two keys (not of their idx). */
+static int
+keyed_keycmp(const struct keyed *x, const struct keyed *y)
+{
+	if (x->h != y->h)
+		return (x->h < y->h ? -1 : 1);
+	return (strcmp(x->key, y->key));
+}
+
+static int
+keyed_same(const struct keyed *x, const struct keyed *y)
+{
+	return (x->h == y->h && strcmp(x->key, y->key) == 0);
+}
 
 static int
 keyed_cmp(const void *a, const void *b)
@@ -498,7 +581,7 @@ keyed_cmp(const void *a, const void *b)
 	const struct keyed	*x = a, *y = b;
 	int			 r;
 
-	if ((r = strcmp(x->key, y->key)) != 0)
+	if ((r = keyed_keycmp(x, y)) != 0)
 		return (r);
 	return (x->idx < y->idx ? -1 : x->idx > y->idx);
 }
@@ -530,14 +613,13 @@ histogram_quantile(double q, const struct rl_value *in, struct rl_value *out)
 	for (i = 0; i < in->n; i++) {
 		if ((v = rl_labels_get(&in->samples[i].labels, "le")) == NULL)
 			continue;	/* not a bucket */
-		k[n].key = lab_key(&in->samples[i].labels, &le, KEY_WITHOUT);
-		k[n++].idx = i;
+		keyed_set(&k[n++], lab_key(&in->samples[i].labels, &le,
+		    KEY_WITHOUT), i);
 	}
 	qsort(k, n, sizeof(*k), keyed_cmp);
 	b = xreallocarray(NULL, n + 1, sizeof(*b));
 	for (i = 0; i < n; i = j) {
-		for (nb = 0, j = i; j < n && strcmp(k[i].key, k[j].key) == 0;
-		    j++) {
+		for (nb = 0, j = i; j < n && keyed_same(&k[i], &k[j]); j++) {
 			v = rl_labels_get(&in->samples[k[j].idx].labels, "le");
 			b[nb].le = strtod(v, &end);
 			if (end == v || *end != '\0')
@@ -695,13 +777,12 @@ eval_agg(struct ectx *c, const struct rl_expr *e, struct rl_value *out)
 		return (-1);
 	k = xreallocarray(NULL, a.n + 1, sizeof(*k));
 	for (i = 0; i < a.n; i++) {
-		k[i].key = lab_key(&a.samples[i].labels, &e->grp,
-		    e->without ? KEY_WITHOUT : KEY_ONLY);
-		k[i].idx = i;
+		keyed_set(&k[i], lab_key(&a.samples[i].labels, &e->grp,
+		    e->without ? KEY_WITHOUT : KEY_ONLY), i);
 	}
 	qsort(k, a.n, sizeof(*k), keyed_cmp);
 	for (i = 0; i < a.n; i = j) {
-		for (j = i; j < a.n && strcmp(k[i].key, k[j].key) == 0; j++)
+		for (j = i; j < a.n && keyed_same(&k[i], &k[j]); j++)
 			;
 		n = j - i;
 		in = &a.samples[k[i].idx];
@@ -819,12 +900,12 @@ eval_set(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 	kl = xreallocarray(NULL, l->n + 1, sizeof(*kl));
 	kr = xreallocarray(NULL, r->n + 1, sizeof(*kr));
 	for (i = 0; i < l->n; i++) {
-		kl[i].key = lab_key(&l->samples[i].labels, &e->mlabels, only);
-		kl[i].idx = 0;
+		keyed_set(&kl[i], lab_key(&l->samples[i].labels, &e->mlabels,
+		    only), 0);
 	}
 	for (i = 0; i < r->n; i++) {
-		kr[i].key = lab_key(&r->samples[i].labels, &e->mlabels, only);
-		kr[i].idx = 0;
+		keyed_set(&kr[i], lab_key(&r->samples[i].labels, &e->mlabels,
+		    only), 0);
 	}
 	/* idx 0 in every entry: bsearch compares keys only */
 	qsort(kr, r->n, sizeof(*kr), keyed_cmp);
@@ -842,9 +923,8 @@ eval_set(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 	if (e->op == OP_OR) {
 		qsort(kl, l->n, sizeof(*kl), keyed_cmp);
 		for (i = 0; i < r->n; i++) {
-			q.key = lab_key(&r->samples[i].labels, &e->mlabels,
-			    only);
-			q.idx = 0;
+			keyed_set(&q, lab_key(&r->samples[i].labels,
+			    &e->mlabels, only), 0);
 			in_l = bsearch(&q, kl, l->n, sizeof(*kl), keyed_cmp)
 			    != NULL;
 			free(q.key);
@@ -873,7 +953,7 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 	int			 keep, rc = -1;
 	int			 swap = e->card == CARD_ONE_TO_MANY;
 	double			 vl, vr, v;
-	char			 b1[256], b2[256], b3[256], *full;
+	char			 b1[256], b2[256], b3[256], *full, *k2;
 
 	if (rl_binop_is_set(e->op))
 		return (eval_set(c, e, l, r, out));
@@ -887,18 +967,16 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 	km = xreallocarray(NULL, many->n + 1, sizeof(*km));
 	res = xreallocarray(NULL, many->n + 1, sizeof(*res));
 	for (i = 0; i < one->n; i++) {
-		ko[i].key = lab_key(&one->samples[i].labels, &e->mlabels,
-		    only);
-		ko[i].idx = i;
+		keyed_set(&ko[i], lab_key(&one->samples[i].labels,
+		    &e->mlabels, only), i);
 	}
 	for (i = 0; i < many->n; i++) {
-		km[i].key = lab_key(&many->samples[i].labels, &e->mlabels,
-		    only);
-		km[i].idx = i;
+		keyed_set(&km[i], lab_key(&many->samples[i].labels,
+		    &e->mlabels, only), i);
 	}
 	qsort(ko, one->n, sizeof(*ko), keyed_cmp);
 	for (i = 1; i < one->n; i++)
-		if (strcmp(ko[i - 1].key, ko[i].key) == 0) {
+		if (keyed_same(&ko[i - 1], &ko[i])) {
 			struct np_labels	g;
 
 			rl_labels_copy(&g, &one->samples[ko[i].idx].labels);
@@ -922,8 +1000,7 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 			goto out;
 		}
 	for (i = 0; i < many->n; i++) {
-		q.key = km[i].key;
-		q.idx = 0;
+		q = km[i];
 		/* find the first entry with this key, whatever its idx */
 		hit = NULL;
 		{
@@ -931,12 +1008,12 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 
 			while (lo < hi) {
 				mid = (lo + hi) / 2;
-				if (strcmp(ko[mid].key, q.key) < 0)
+				if (keyed_keycmp(&ko[mid], &q) < 0)
 					lo = mid + 1;
 				else
 					hi = mid;
 			}
-			if (lo < one->n && strcmp(ko[lo].key, q.key) == 0)
+			if (lo < one->n && keyed_same(&ko[lo], &q))
 				hit = &ko[lo];
 		}
 		if (hit == NULL)
@@ -961,7 +1038,7 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 				lab_filter(&s->labels, &e->mlabels, 1);
 			else if (e->matching == MATCH_IGNORING)
 				lab_filter(&s->labels, &e->mlabels, 0);
-			res[nres].key = xstrdup(q.key);
+			keyed_set(&res[nres], xstrdup(q.key), 0);
 		} else {
 			size_t	j;
 
@@ -970,15 +1047,15 @@ eval_vv(struct ectx *c, const struct rl_expr *e, struct rl_value *l,
 				    rl_labels_get(&os->labels, e->include.v[j]));
 			/* the whole result label set within its match group */
 			full = lab_key(&s->labels, NULL, KEY_ALL);
-			xasprintf(&res[nres].key, "%s|%s", q.key, full);
+			xasprintf(&k2, "%s|%s", q.key, full);
 			free(full);
+			keyed_set(&res[nres], k2, 0);
 		}
-		res[nres].idx = 0;
 		nres++;
 	}
 	qsort(res, nres, sizeof(*res), keyed_cmp);
 	for (i = 1; i < nres; i++)
-		if (strcmp(res[i - 1].key, res[i].key) == 0) {
+		if (keyed_same(&res[i - 1], &res[i])) {
 			eerr(c, e->card == CARD_ONE_TO_ONE ?
 			    "multiple matches for labels: many-to-one matching "
 			    "must be explicit (group_left/group_right)" :
