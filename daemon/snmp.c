@@ -104,6 +104,7 @@ struct mgr {
 	uint64_t		 dropped_unreported;
 	uint64_t		 dropped_total;	/* npDroppedCount: a counter */
 	uint64_t		 backoff_ms;
+	int			 silent;	/* the last inform timed out */
 	struct series		*m_res[R_MAX], *m_qlen, *m_up;
 };
 
@@ -355,6 +356,10 @@ inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	    pdu->command == SNMP_MSG_RESPONSE) {
 		count(m, R_ACKED);
 		series_set(m->m_up, 1);
+		if (m->silent)
+			log_info("snmp manager %s: answering again, %zu "
+			    "informs to deliver", m->cfg->name, m->qlen);
+		m->silent = 0;
 		m->backoff_ms = 0;
 		/* the head, unless the queue overflowed it meanwhile */
 		if (m->qlen > 0 && q_at(m, 0)->seq == m->inflight_seq)
@@ -387,6 +392,12 @@ inform_cb(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pdu,
 	/* timed out (or an error answer): keep it, try again later */
 	count(m, R_TIMEOUT);
 	series_set(m->m_up, 0);
+	/* once per outage: the metrics count every attempt */
+	if (!m->silent)
+		log_info("snmp manager %s: an inform was not acknowledged; "
+		    "holding informs (%zu queued) and retrying", m->cfg->name,
+		    m->qlen);
+	m->silent = 1;
 	m->backoff_ms = m->backoff_ms == 0 ? 1000 : m->backoff_ms * 2;
 	if (m->backoff_ms > m->cfg->retry_max_ms)
 		m->backoff_ms = m->cfg->retry_max_ms;
