@@ -44,7 +44,7 @@ for f in "$mandir/man8/netprobed.8" \
 done
 check "the man pages render (man8 and man5)" sh -c \
     'command -v groff >/dev/null || exit 0
-     for m; do groff -man -Tutf8 -ww -z "$m" || exit 1; done' sh \
+     for m; do groff -mandoc -Tutf8 -ww -z "$m" || exit 1; done' sh \
     "$mandir/man8/netprobed.8" "$mandir/man5/netprobed.yaml.5"
 check "the unit starts $sbindir/netprobed with $sysconfdir/netprobed/netprobed.yaml" \
     grep -qx "ExecStart=$sbindir/netprobed -c $sysconfdir/netprobed/netprobed.yaml" \
