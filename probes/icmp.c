@@ -1,9 +1,10 @@
 /*
  * icmp: IPv4 and IPv6 echo.  All targets share one socket per address
  * family (and per network context and DF setting); replies are matched
- * by a per-run random identifier, sequence, source address and a per-run
- * cookie in the payload, so a stale or spoofed answer never counts.  RTTs use the kernel's receive
- * timestamp (SO_TIMESTAMPNS) where it gives one.
+ * by a per-run random identifier, sequence, source address and a random
+ * cookie per echo in the payload, so a stale or spoofed answer never
+ * counts (not even one made from another echo of the same run).  RTTs
+ * use the kernel's receive timestamp (SO_TIMESTAMPNS) where it gives one.
  *
  * Raw sockets need CAP_NET_RAW; without it we fall back to unprivileged
  * datagram ICMP sockets (net.ipv4.ping_group_range), where the kernel
@@ -51,11 +52,13 @@ struct icmp_run {
 	struct probe_run	*run;
 	struct icmp_sock	*sock;
 	struct event		*tx;
-	uint32_t		 cookie;
 	uint16_t		 id;
 	unsigned		 count, nsent, nanswered, nerrors;
 	enum icmp_kind		 error_kind;
 	uint16_t		 seq[PROBE_MAX_SAMPLES];
+	/* one per echo: a reply forged from one echo (same cookie, the
+	 * next sequence number) cannot answer another */
+	uint32_t		 cookie[PROBE_MAX_SAMPLES];
 	uint64_t		 tx_wall[PROBE_MAX_SAMPLES];
 	uint64_t		 tx_mono[PROBE_MAX_SAMPLES];
 	uint8_t			 answered[PROBE_MAX_SAMPLES];
@@ -265,8 +268,9 @@ icmp_send_one(struct icmp_run *r)
 	r->seq[i] = next_seq++;
 	slots[r->seq[i]].r = r;
 	slots[r->seq[i]].idx = (uint8_t)i;
+	icmp_random(&r->cookie[i], sizeof(r->cookie[i]));
 	len = icmp_echo_build(pkt, sizeof(pkt), a->ss.ss_family == AF_INET6,
-	    r->id, r->seq[i], r->cookie, (size_t)o->size);
+	    r->id, r->seq[i], r->cookie[i], (size_t)o->size);
 
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = pkt;
@@ -334,7 +338,6 @@ icmp_start(struct probe_run *run)
 
 	r->run = run;
 	r->count = (unsigned)o->count;
-	icmp_random(&r->cookie, sizeof(r->cookie));
 	icmp_random(&r->id, sizeof(r->id));
 	r->sock = icmp_sock_get(run->base, run->addr->ss.ss_family, o,
 	    &run->cfg->net, run->obs.detail, sizeof(run->obs.detail));
@@ -397,7 +400,7 @@ icmp_got(struct icmp_sock *s, const uint8_t *buf, size_t len,
 	obs = &r->run->obs;
 	if (info.kind == ICMPK_ECHO_REPLY) {
 		if (!addr_match(r->run->addr, from, 0) || !info.has_cookie ||
-		    info.cookie != r->cookie)
+		    info.cookie != r->cookie[i])
 			return;
 		rtt = (double)(int64_t)(rx_wall - r->tx_wall[i]) / 1e9;
 		if (rx_wall == 0 || rtt < 0 || rtt > 600)

@@ -87,10 +87,14 @@ stop_pid "$FPID"
 is "$nok" "$nscr" "every scrape during the flood answered ($nok of $nscr)"
 [ -s "$T/flood.out" ] || diag_file "$T/flood.log"
 stat() { "$PYTHON3" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$T/flood.out" "$1" 2>/dev/null; }
+# (how much of its 10 s the flooder spends building its packets first,
+# and how fast it then sends, depend on the machine's load: 18 requests
+# and 8660 packets seen on a busy one; the bounds only make sure that
+# the runs and the flood judged below really met)
 nseen=$(stat requests_seen)
-cmp_ok "$nseen" '>=' 10 "the peer saw the dark probe's echo requests ($nseen)"
+cmp_ok "$nseen" '>=' 5 "the peer saw the dark probe's echo requests ($nseen)"
 is "$(stat forged_replies)" "$((nseen * 4))" "... and forged 4 replies to each"
-cmp_ok "$(stat flood)" '>=' 5000 "$(stat flood) unrelated ICMP packets flooded the daemon"
+cmp_ok "$(stat flood)" '>=' 2000 "$(stat flood) unrelated ICMP packets flooded the daemon"
 
 # ---- what the operator sees --------------------------------------------------
 
