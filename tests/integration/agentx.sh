@@ -415,7 +415,10 @@ fast_until_timeout()
 }
 wait_for 15 fast_until_timeout
 ok $? "the stopped master never answers Open: given up after 5 s" || diag_file "$LOG"
-cmp_ok "$MAX_MS" '<' 500 "/healthz answered within 500 ms all along (the loop never blocked)"
+# (a loop blocked on the Open would hold /healthz for up to its 5 s; the
+# bound leaves room for a loaded machine's scheduling, which a max over
+# some seventy requests meets sooner or later)
+cmp_ok "$MAX_MS" '<' 2000 "/healthz answered within 2 s all along (the loop never blocked; max ${MAX_MS} ms)"
 is "$(count_log "agentx: master agent at tcp:127.0.0.1:$AX_PORT unavailable")" 1 "logged once"
 kill -CONT "$SNMPD_PID"
 wait_for 15 rows_are 4 probes

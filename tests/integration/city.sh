@@ -261,6 +261,24 @@ rate_is()
 		diag "expected $(div "$a" "$b")"
 }
 
+# rates_settled: the city's recording rules (evaluated every second, from
+# what was scraped by then) have caught up with the figures WANT gives
+rates_settled()
+{
+	local k
+
+	[ "$(value 'city:districts_expected:count_all')" = \
+	    "$(($(want_kind expected county) + $(want_kind expected district)))" ] &&
+	    [ "$(value 'city:extranet_attached:count_all')" = \
+	    "$(($(want_kind attached county) + $(want_kind attached district)))" ] ||
+		return 1
+	for k in county district; do
+		[ "$(value "city:districts_expected:count{kind=\"$k\"}")/$(value "city:conference_ok:count{kind=\"$k\"}")/$(value "city:extranet_attached:count{kind=\"$k\"}")" = \
+		    "$(want_kind expected $k)/$(want_kind conferencing $k)/$(want_kind attached $k)" ] ||
+			return 1
+	done
+}
+
 # the city's recorded rates (dashboards/prometheus/city.rules.yml)
 check_rates()
 {
@@ -433,6 +451,9 @@ run_scenario()
 		key=$(cut -d ' ' -f 1-2 <<<"$line")
 		is "$(grep "^$key\\( \\|\$\\)" <<<"$got")" "$line" "$NAME: $line"
 	done <<<"$WANT"
+	# the recorded rates trail the scraped series by an evaluation or
+	# more: wait for them to catch up, then assert every one
+	wait_for 30 rates_settled
 	check_rates "$NAME"
 	# the city's own alerts have their `for:` cut to 10s and 20s
 	t0=$(_now_ms)

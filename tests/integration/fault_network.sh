@@ -107,8 +107,11 @@ watchers:
     allow: ["10.80.0.0/16"]
 snmp:
   managers:
+    # (timeout: an acknowledgement later than it makes the inform go
+    # again and snmptrapd log it twice, which the "exactly one" checks
+    # below would take for a fault: 2s, not less, on a loaded machine)
     - {name: nms, address: "127.0.0.1:$TRAP_PORT", version: 2c,
-       community: public, mode: inform, timeout: 500ms, retry_max: 1s}
+       community: public, mode: inform, timeout: 2s, retry_max: 1s}
 END
 in_netns "$A"
 LOG=$T/netprobed.log

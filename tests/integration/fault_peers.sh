@@ -102,8 +102,11 @@ probes:
      timeout: 1200ms}
 snmp:
   managers:
+    # (timeout: an acknowledgement later than it makes the inform go
+    # again and snmptrapd log it twice, which "arrive once each" below
+    # would take for a fault: 2s, not less, on a loaded machine)
     - {name: nms, address: "127.0.0.1:$TRAP_PORT", version: 2c,
-       community: public, mode: inform, timeout: 300ms, retry_max: 1s,
+       community: public, mode: inform, timeout: 2s, retry_max: 1s,
        queue_size: 50}
 END
 start_netprobed "$T/np.yaml" "$LOG" || bail_out "netprobed did not start"
@@ -134,7 +137,7 @@ ok $? "after its for: 2s, ALERTS{alertname=\"DnsDown\",alertstate=\"firing\"} 1"
 like "$(cat "$LOG")" 'alert \{alertname="DnsDown".*\} pending' "the log shows it pending first"
 like "$(cat "$LOG")" 'alert \{alertname="DnsDown".*\} firing \(value 0\)' "... then firing (value 0)"
 mgr_down() { scrape && [ "$(metric_value netprobe_snmp_manager_up manager=nms)" = 0 ]; }
-wait_for 5 mgr_down
+wait_for 10 mgr_down
 ok $? "the inform goes unanswered: netprobe_snmp_manager_up 0"
 cmp_ok "$(metric_value netprobe_snmp_notifications_total manager=nms result=timeout)" '>=' 1 \
     "the unanswered attempts count as result=\"timeout\""
@@ -160,7 +163,7 @@ ok $? "firing and resolved both wait in the queue (length 2)" ||
 start_snmptrapd "$TRAP_PORT" || bail_out "snmptrapd did not restart"
 drained() { scrape && [ "$(metric_value netprobe_snmp_queue_length manager=nms)" = 0 ] &&
     [ "$(metric_value netprobe_snmp_manager_up manager=nms)" = 1 ]; }
-wait_for 10 drained
+wait_for 20 drained
 ok $? "manager back: the queue drains, netprobe_snmp_manager_up 1"
 both() { [ "$(trap_notes 'sum(1 for x in r if trap(x) in ("1", "2"))')" -ge 2 ]; }
 wait_for 5 both
@@ -185,18 +188,24 @@ ok $? "the silent HTTP peer: runs end as result=\"timeout\"" ||
 	diag "$(metric_lines netprobe_probe_runs_total probe=hang)"
 d=$(metric_value probe_duration_seconds probe=hang)
 cmp_ok "$d" '>=' 0.95 "probe_duration_seconds is the timeout, 1 s ($d)"
-cmp_ok "$d" '<' 1.3 "... and not longer"
+# (the deadline fires late by as long as a loaded machine keeps the
+# daemon off the CPU: the bound only catches a run that lasts two timeouts)
+cmp_ok "$d" '<' 1.9 "... and not longer"
 is "$(metric_value probe_success probe=hang)" 0 "probe_success 0"
 is "$(metric_lines netprobe_probe_runs_total probe=hang | grep -vc 'result="timeout"')" 0 \
     "no other result for it"
+# Timed by curl itself (starting curl on a loaded machine is not the
+# daemon's answer time); a loop blocked by a hanging run would hold some
+# of these scrapes for most of its 1 s timeout
 slow=0
 for i in $(seq 1 20); do
-	t=$(_now_ms)
-	scrape || slow=$((slow + 100))
-	[ $(($(_now_ms) - t)) -lt 300 ] || slow=$((slow + 1))
+	r=$("$CURL" -s --max-time 5 -o /dev/null -w '%{http_code} %{time_total}' \
+	    "$(np_url /metrics)")
+	[ "${r%% *}" = 200 ] || slow=$((slow + 100))
+	_num_cmp "${r#* }" '<' 0.5 || { slow=$((slow + 1)); diag "scrape $i: $r"; }
 	sleep 0.1
 done
-is "$slow" 0 "20 scrapes over 3 s (across hanging runs) each answer 200 in under 0.3 s"
+is "$slow" 0 "20 scrapes over 3 s (across hanging runs) each answer 200 in under 0.5 s"
 nconn=$(grep -c '^conn ' "$T/hang.log")
 nclosed=$(grep -c '^closed by peer' "$T/hang.log")
 cmp_ok "$nclosed" '>=' $((nconn - 1)) \

@@ -104,7 +104,10 @@ for i in $(seq 1 100); do
 done
 dt=$(($(_now_ms) - t0))
 is "$lost" 0 "100 reloads ($ngood good, $nbad bad) each handled, in ${dt} ms"
-cmp_ok "$dt" '<' 15000 "the 100 reloads took a few seconds"
+# (the shell's own work per reload, a few processes started, takes 20 ms
+# on an idle machine and 50 ms or more on a loaded one: the bound is for
+# reloads that wait for something, a tick or a timeout, 0.3 s each)
+cmp_ok "$dt" '<' 30000 "the 100 reloads took a few seconds"
 ok "$(pid_alive "$PID"; echo $?)" "netprobed is still running after 100 reloads"
 scrape
 is "$(metric_value netprobe_config_reloads_total result=success):$(metric_value netprobe_config_reloads_total result=failure)" \
@@ -131,13 +134,21 @@ final() { scrape && [ "$(metric_lines probe_success probe=gen gen=final | wc -l)
 wait_for 10 final
 ok $? "after the burst, the final file is the one in effect (gen=final)" ||
 	{ diag "$(metric_lines probe_success)"; diag_file "$LOG"; }
-# the counter also counts the start, the log lines only the reloads
-settled() { scrape && [ "$(metric_value netprobe_config_reloads_total result=success)" = "$(($(n_ok) + 1))" ]; }
+# the counter also counts the start, the log lines only the reloads.
+# The final HUP may still be handled after gen=final shows (an earlier
+# signal's reload read the final file): counters and log lines are taken
+# together, again until they agree, and compared as taken.
+settled()
+{
+	scrape || return 1
+	got_ok=$(metric_value netprobe_config_reloads_total result=success)
+	got_fail=$(metric_value netprobe_config_reloads_total result=failure)
+	log_ok=$(n_ok) log_fail=$(n_fail)
+	[ "$got_ok:$got_fail" = "$((log_ok + 1)):$log_fail" ]
+}
 wait_for 5 settled
 is "$(metric_lines probe_success probe=gen | wc -l)" 1 "exactly one generation of gen is exported"
-got_ok=$(metric_value netprobe_config_reloads_total result=success)
-got_fail=$(metric_value netprobe_config_reloads_total result=failure)
-is "$got_ok:$got_fail" "$(($(n_ok) + 1)):$(n_fail)" \
+is "$got_ok:$got_fail" "$((log_ok + 1)):$log_fail" \
     "the reload counters match the log lines one for one ($got_ok ok, $got_fail failed)"
 burst=$((got_ok - 1 + got_fail - before_ok - before_fail))
 cmp_ok "$burst" '>=' 2 "the burst was handled ($burst reloads for 51 signals; signals may coalesce)"

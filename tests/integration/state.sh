@@ -60,8 +60,11 @@ probes:
 snmp:
   state_dir: $T/state
   managers:
+    # (timeout: an acknowledgement later than it makes the inform go
+    # again and snmptrapd log it twice, which the "once" checks below
+    # would take for a fault: 2s, not less, on a loaded machine)
     - {name: bureau, address: "127.0.0.1:$TRAPD_PORT", version: 2c,
-       community: public, mode: inform, timeout: 300ms, retry_max: 1s,
+       community: public, mode: inform, timeout: 2s, retry_max: 1s,
        queue_size: 50}
 END
 mkdir -p "$T/state"

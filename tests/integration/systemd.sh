@@ -84,12 +84,20 @@ NOTIFY_SOCKET=$SOCK WATCHDOG_USEC=1000000 start_netprobed "$T/np.yaml" "$T/np.lo
 wait_for 5 seen 1 READY=1
 ok $? "READY=1 once it serves (HTTP answered: start_netprobed checked)" ||
 	diag_file "$T/notify.log"
-wait_for 5 seen 3 WATCHDOG=1
+wait_for 8 seen 6 WATCHDOG=1
 ok $? "WATCHDOG=1 from the loop, every half WATCHDOG_USEC" ||
 	diag_file "$T/notify.log"
+# A ping the loop sends late (a loaded machine) is followed by one sooner
+# (the timer keeps its schedule), and the listener's clock is read when
+# it gets to run: so the period is judged over the whole series, and
+# each gap only against a double send or a stall
 gaps=$(awk '/WATCHDOG=1/ { if (p != "") print $1 - p; p = $1 }' "$T/notify.log")
-is "$(awk '$1 < 0.3 || $1 > 1.5 { bad++ } END { print bad + 0 }' <<<"$gaps")" 0 \
-    "the watchdog pings are about 0.5 s apart (1 s WATCHDOG_USEC)" ||
+is "$(awk '$1 < 0.1 || $1 > 1.5 { bad++ } END { print bad + 0 }' <<<"$gaps")" 0 \
+    "no two watchdog pings at once, none more than 1.5 s apart" ||
+	diag "$gaps"
+mean=$(awk '{ s += $1; n++ } END { if (n) printf "%.3f", s / n }' <<<"$gaps")
+ok "$(_num_cmp "${mean:-0}" '>=' 0.4 && _num_cmp "$mean" '<=' 0.7; echo $?)" \
+    "the watchdog pings are 0.5 s apart on average (1 s WATCHDOG_USEC): ${mean:-?} s" ||
 	diag "$gaps"
 
 # systemctl reload runs ExecReload with $MAINPID set: run it so
@@ -110,7 +118,8 @@ is "$(grep -c RELOADING=1 "$T/notify.log")" 2 "two reloads, two RELOADING=1"
 
 stop_pid "$NETPROBED_PID"
 is "$STOP_STATUS" 0 "netprobed exits 0 on SIGTERM"
-seen 1 STOPPING=1
+# sent before it exits, but the listener may log it after
+wait_for 5 seen 1 STOPPING=1
 ok $? "STOPPING=1 on SIGTERM" || diag_file "$T/notify.log"
 
 # the watchdog is for its own process only (WATCHDOG_PID), and a bad
