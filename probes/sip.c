@@ -296,12 +296,16 @@ sip_prepare(struct sip_run *r)
 static int
 sip_udp_send(struct sip_run *r)
 {
+	/* the clock before the send: an answer can be read before a busy
+	 * machine returns from send() */
+	uint64_t	t = now_mono_ns();
+
 	if (send(r->fd, r->req, r->reqlen, 0) == -1) {
 		sip_fail_errno(r, "send", errno);
 		return (-1);
 	}
 	if (r->sent++ == 0)
-		r->first_tx_ns = now_mono_ns();
+		r->first_tx_ns = t;
 	r->run->obs.sent = r->sent;
 	probe_log(r->run, "sent OPTIONS over UDP (%zu bytes), request %u, "
 	    "branch %s", r->reqlen, r->sent, r->branch);
