@@ -76,6 +76,8 @@ struct strindex {
 };
 long		 strindex_add(struct strindex *, const char *s, size_t idx);
 void		 strindex_free(struct strindex *);
+/* FNV-1a of a string: the hash tables' and the rules' keys. */
+uint64_t	 str_hash(const char *);
 
 /*
  * Return free heap pages to the system (glibc's malloc_trim: pages freed
@@ -354,6 +356,12 @@ void		 store_visit(const struct store *,
 		    void *arg);
 /* Number formatting as Prometheus expects ("+Inf", shortest round trip). */
 void		 format_double(double, char *, size_t);
+/* Finite and not an integer: the shortest of %.15g, %.16g, %.17g that
+ * reads back exactly (format_double's way off its decimal grids). */
+void		 format_double_exact(double, char *, size_t);
+/* NaN, +Inf or -Inf spelt as Prometheus and Go do, returning 1; 0 (and
+ * nothing written) for a finite value. */
+int		 format_nonfinite(double, char *, size_t);
 /* Append a label value with \\, \" and \n escaped. */
 void		 escape_label_value(struct evbuffer *, const char *);
 

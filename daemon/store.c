@@ -542,24 +542,38 @@ format_grid(double v, int g, char *buf, size_t len)
 	return (1);
 }
 
-void
-format_double(double v, char *buf, size_t len)
+int
+format_nonfinite(double v, char *buf, size_t len)
 {
 	if (isnan(v))
 		snprintf(buf, len, "NaN");
 	else if (isinf(v))
 		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
-	else if (fabs(v) < 1e15 && v == (double)(int64_t)v)
+	else
+		return (0);
+	return (1);
+}
+
+void
+format_double_exact(double v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, len, "%.16g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, len, "%.17g", v);
+}
+
+void
+format_double(double v, char *buf, size_t len)
+{
+	if (format_nonfinite(v, buf, len))
+		return;
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v)
 		format_int((int64_t)v, buf, len);
 	else if (!(fabs(v) < 1e6 ? format_grid(v, 9, buf, len) :
-	    fabs(v) < 2147483648.0 && format_grid(v, 6, buf, len))) {
-		/* the shortest of %.15g, %.16g, %.17g that reads back exactly */
-		snprintf(buf, len, "%.15g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, len, "%.16g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, len, "%.17g", v);
-	}
+	    fabs(v) < 2147483648.0 && format_grid(v, 6, buf, len)))
+		format_double_exact(v, buf, len);
 }
 
 static void
@@ -580,30 +594,6 @@ render_help(struct evbuffer *b, const struct family *f)
 	evbuffer_add_printf(b, "\n# TYPE %s %s\n", f->name, type[f->type]);
 }
 
-/* A sample line too long for render_series()'s buffer. */
-static void
-render_sample(void *arg, const char *name, const char *suffix,
-    const char *labels, const char *le, double v)
-{
-	struct evbuffer	*b = arg;
-	char		 num[64];
-
-	format_double(v, num, sizeof(num));
-	evbuffer_add(b, name, strlen(name));
-	evbuffer_add(b, suffix, strlen(suffix));
-	if (*labels != '\0' || le != NULL) {
-		evbuffer_add(b, "{", 1);
-		evbuffer_add(b, labels, strlen(labels));
-		if (le != NULL) {
-			if (*labels != '\0')
-				evbuffer_add(b, ",", 1);
-			evbuffer_add_printf(b, "le=\"%s\"", le);
-		}
-		evbuffer_add(b, "}", 1);
-	}
-	evbuffer_add_printf(b, " %s\n", num);
-}
-
 /* Room a line needs beyond its name and labels: suffix, le, value. */
 #define LINE_SLACK	(sizeof("_bucket{,le=\"\"} \n") + 32 + 64)
 
@@ -616,8 +606,10 @@ struct lines {
 	struct evbuffer	*b;
 	size_t		 ln, ll;	/* name and labels */
 	size_t		 need;		/* room for one more line */
-	char		*p;
-	char		 out[8192];
+	char		*p, *out;	/* out: buf, or the heap for a series
+					 * whose lines do not fit in it */
+	size_t		 cap;
+	char		 buf[8192];
 };
 
 /* name{labels,le="x"} value, after the lines gathered so far. */
@@ -629,7 +621,7 @@ line_sample(void *arg, const char *name, const char *suffix,
 	char		*p = l->p;
 	size_t		 n;
 
-	if ((size_t)(l->out + sizeof(l->out) - p) < l->need) {
+	if ((size_t)(l->out + l->cap - p) < l->need) {
 		evbuffer_add(l->b, l->out, (size_t)(p - l->out));
 		p = l->out;
 	}
@@ -693,13 +685,15 @@ render_series(struct evbuffer *b, const struct family *f,
 	l.ln = f->namelen;
 	l.ll = strlen(s->labels);
 	l.need = l.ln + l.ll + LINE_SLACK;
-	if (l.need > sizeof(l.out)) {	/* a line longer than the buffer */
-		series_samples(f, s, render_sample, b);
-		return;
-	}
+	l.out = l.buf;
+	l.cap = sizeof(l.buf);
+	if (l.need > l.cap)		/* one line longer than buf */
+		l.out = xmalloc(l.cap = l.need);
 	l.p = l.out;
 	series_samples(f, s, line_sample, &l);
 	evbuffer_add(b, l.out, (size_t)(l.p - l.out));
+	if (l.out != l.buf)
+		free(l.out);
 }
 
 static void

@@ -505,14 +505,14 @@ secret_free(char *s, size_t len)
 	free(s);
 }
 
-static size_t
-strhash(const char *s)
+uint64_t
+str_hash(const char *s)
 {
 	uint64_t	h = 14695981039346656037ULL;	/* FNV-1a */
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return ((size_t)h);
+	return (h);
 }
 
 void
@@ -538,7 +538,7 @@ strindex_add(struct strindex *si, const char *s, size_t idx)
 		for (i = 0; i < old.cap; i++) {
 			if (old.key[i] == NULL)
 				continue;
-			for (j = strhash(old.key[i]) & (cap - 1);
+			for (j = str_hash(old.key[i]) & (cap - 1);
 			    si->key[j] != NULL; j = (j + 1) & (cap - 1))
 				;
 			si->key[j] = old.key[i];
@@ -547,7 +547,7 @@ strindex_add(struct strindex *si, const char *s, size_t idx)
 		free(old.key);
 		free(old.idx);
 	}
-	for (j = strhash(s) & (si->cap - 1); si->key[j] != NULL;
+	for (j = str_hash(s) & (si->cap - 1); si->key[j] != NULL;
 	    j = (j + 1) & (si->cap - 1))
 		if (strcmp(si->key[j], s) == 0)
 			return ((long)si->idx[j]);

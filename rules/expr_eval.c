@@ -550,13 +550,8 @@ struct keyed {
 static void
 keyed_set(struct keyed *k, char *key, size_t idx)
 {
-	const unsigned char	*p;
-	uint64_t		 h = 14695981039346656037ULL;
-
-	for (p = (const unsigned char *)key; *p != '\0'; p++)
-		h = (h ^ *p) * 1099511628211ULL;
 	k->key = key;
-	k->h = h;
+	k->h = str_hash(key);
 	k->idx = idx;
 }
 

@@ -244,19 +244,6 @@ rule_template_text(const struct rule_template *t)
 	return (t->text);
 }
 
-/* Go's %.4g: like C's, but NaN and +Inf spelt Go's way. */
-static int
-nonfinite(double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		snprintf(buf, len, "NaN");
-	else if (isinf(v))
-		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
-	else
-		return (0);
-	return (1);
-}
-
 /* Prometheus' humanize: SI prefixes in steps of 1000, "%.4g". */
 static void
 humanize(double v, char *buf, size_t len)
@@ -268,7 +255,7 @@ humanize(double v, char *buf, size_t len)
 	const char	*pfx = "";
 	size_t		 i;
 
-	if (nonfinite(v, buf, len))
+	if (format_nonfinite(v, buf, len))
 		return;
 	if (v == 0) {
 		snprintf(buf, len, "%.4g", v);
@@ -298,7 +285,7 @@ humanize_duration(double v, char *buf, size_t len)
 	long long	 s, days, hours, mins, secs;
 	size_t		 i;
 
-	if (nonfinite(v, buf, len))
+	if (format_nonfinite(v, buf, len))
 		return;
 	if (v == 0) {
 		snprintf(buf, len, "0s");
@@ -356,7 +343,7 @@ rule_template_expand(const struct rule_template *t,
 			humanize_duration(value, num, sizeof(num));
 			break;
 		case SEG_HUMANIZE_PERCENTAGE:
-			if (!nonfinite(value * 100, num, sizeof(num) - 1))
+			if (!format_nonfinite(value * 100, num, sizeof(num) - 1))
 				snprintf(num, sizeof(num), "%.4g", value * 100);
 			strcat(num, "%");
 			break;

@@ -56,16 +56,6 @@ struct tsdb {
 	int			 in_snap;
 };
 
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t	h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (h);
-}
-
 struct tsdb *
 tsdb_new(void)
 {

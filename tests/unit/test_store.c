@@ -149,23 +149,16 @@ test_many_series(void **state)
 	store_free(st);
 }
 
-/* The text format_double() gave before its nanosecond path. */
+/* The text format_double() gave before its decimal-grid path. */
 static void
 format_ref(double v, char *buf, size_t len)
 {
-	if (isnan(v))
-		snprintf(buf, len, "NaN");
-	else if (isinf(v))
-		snprintf(buf, len, v > 0 ? "+Inf" : "-Inf");
-	else if (fabs(v) < 1e15 && v == (double)(int64_t)v)
+	if (format_nonfinite(v, buf, len))
+		return;
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v)
 		snprintf(buf, len, "%lld", (long long)v);
-	else {
-		snprintf(buf, len, "%.15g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, len, "%.16g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, len, "%.17g", v);
-	}
+	else
+		format_double_exact(v, buf, len);
 }
 
 /*
